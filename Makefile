@@ -1,0 +1,51 @@
+# agentq: `make run` (embedded API on :3100), `make test` (everything CI runs).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit integration e2e format run-distributed migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the embedded default: one process, API on :3100, SQLite in .agentq/.
+run: $(STAMP)
+	$(BIN)/python -m service.migrate
+	$(BIN)/python -m api
+
+## Run the distributed stack (needs AGENTQ_DATABASE_URL, AGENTQ_BROKER_URL, AGENTQ_REDIS_URL).
+run-distributed: $(STAMP)
+	$(BIN)/honcho start -f Procfile
+
+migrate: $(STAMP)
+	$(BIN)/python -m service.migrate
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Everything: lint, unit, integration and end-to-end (both stacks).
+test: lint
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
+
+clean:
+	rm -rf .agentq .pytest_cache .mypy_cache .ruff_cache

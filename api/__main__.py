@@ -1,0 +1,27 @@
+"""``python -m api``: serve the HTTP API (the embedded default runs the workers in-process too)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from api.app import admin_token
+from service.settings import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    mode = "distributed" if settings.distributed else f"embedded (SQLite in {settings.data_dir}/)"
+    print(f"agentq: {mode} API on http://{settings.host}:{settings.port}", flush=True)
+    print(f"agentq: operator token: {admin_token(settings)}", flush=True)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The composition root: ``create_app()`` builds every part and wires them together once."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from dramatiq import Worker
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+
+from api.errors import EXCEPTION_HANDLERS
+from api.routes import issues, ops, org
+from api.services import Services
+from service.db.engine import make_engine
+from service.migrate import upgrade
+from service.pipeline import Applier
+from service.results import MemoryResults, RedisResults, ResultWaiter
+from service.settings import Settings, get_settings
+from workers.broker import make_broker
+from workers.commands import CommandBus, declare_command_actors, runtime
+
+__all__ = ["admin_token", "create_app"]
+
+log = logging.getLogger("agentq")
+
+#: Request bodies larger than this are refused with 413.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def admin_token(settings: Settings) -> str:
+    """``AGENTQ_ADMIN_TOKEN``, or (embedded only) one generated once and kept in ``data_dir``."""
+    if settings.admin_token:
+        return settings.admin_token
+    if settings.distributed:
+        raise RuntimeError(
+            "set AGENTQ_ADMIN_TOKEN: every API process must share the operator token"
+        )
+    path: Path = settings.data_dir / "admin_token"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    token = "aq_op_" + secrets.token_urlsafe(24)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    engine = make_engine(settings, pool_size=20)
+    broker = make_broker(settings)
+    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
+    results: ResultWaiter
+    worker: Worker | None = None
+    if settings.distributed:
+        assert settings.redis_url is not None
+        results = RedisResults(settings.redis_url)
+    else:
+        memory = MemoryResults()
+        results = memory
+        runtime.applier = Applier(engine, memory.publish)
+        # SQLite has one writer: one thread applies every shard, in order.
+        worker = Worker(broker, worker_threads=1)
+    svc = Services(
+        settings=settings,
+        engine=engine,
+        bus=bus,
+        results=results,
+        publish_pool=ThreadPoolExecutor(settings.publisher_threads, thread_name_prefix="publish"),
+        admin_token=admin_token(settings),
+    )
+
+    async def startup(app: Litestar) -> None:
+        if not settings.distributed:
+            upgrade(settings)
+        await results.start()
+        if worker is not None:
+            worker.start()
+        app.state.services = svc
+
+    async def shutdown(_: Litestar) -> None:
+        if worker is not None:
+            worker.stop()
+        await results.stop()
+        svc.publish_pool.shutdown(wait=False)
+        engine.dispose()
+
+    return Litestar(
+        route_handlers=[*org.ROUTES, *issues.ROUTES, *ops.ROUTES],
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(title="agentq", version="1", path="/schema"),
+        debug=False,
+    )

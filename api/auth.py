@@ -1,0 +1,95 @@
+"""Who is calling (401) and whether they may (403, or 404 across companies)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Request
+from sqlalchemy.engine import Connection
+
+from api.services import services
+from domain.errors import DomainError, Forbidden, NotFound
+from service.db import tables as t
+
+__all__ = ["Principal", "Unauthorized", "admin_of", "hash_token", "member_of", "principal"]
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: the operator, or a company token with a role (and an agent for agents)."""
+
+    kind: str  # "operator" | "admin" | "agent"
+    company_id: str | None = None
+    agent_id: str | None = None
+    token_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        if self.kind == "operator":
+            return "user:operator"
+        if self.kind == "agent":
+            return f"agent:{self.agent_id}"
+        return f"user:{self.token_id}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _lookup(conn: Connection, token_hash: str) -> Any:
+    return conn.execute(
+        sa.select(t.tokens.c.id, t.tokens.c.company_id, t.tokens.c.role, t.tokens.c.agent_id).where(
+            t.tokens.c.token_hash == token_hash, t.tokens.c.revoked_at.is_(None)
+        )
+    ).first()
+
+
+async def principal(request: Request[Any, Any, Any]) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    svc = services(request)
+    if hmac.compare_digest(token.encode(), svc.admin_token.encode()):
+        return Principal("operator")
+    row = await svc.read(_lookup, hash_token(token))
+    if row is None:
+        raise Unauthorized("the token is not valid (unknown or revoked)")
+    return Principal(row.role, row.company_id, row.agent_id, row.id)
+
+
+def _company_exists(conn: Connection, company_id: str) -> bool:
+    found = conn.execute(sa.select(t.companies.c.id).where(t.companies.c.id == company_id))
+    return found.first() is not None
+
+
+async def member_of(request: Request[Any, Any, Any], company_id: str) -> Principal:
+    """Any token of the company (or the operator); another company's token gets 404."""
+    who = await principal(request)
+    if who.kind == "operator":
+        svc = services(request)
+        if company_id not in svc.known_companies:
+            if not await svc.read(_company_exists, company_id):
+                raise NotFound("company", company_id)
+            svc.known_companies.add(company_id)
+        return who
+    if who.company_id != company_id:
+        raise NotFound("company", company_id)
+    return who
+
+
+async def admin_of(request: Request[Any, Any, Any], company_id: str) -> Principal:
+    """The operator or the company's admin token; an agent token gets 403."""
+    who = await member_of(request, company_id)
+    if who.kind == "agent":
+        raise Forbidden("agent tokens may not do this; use an admin token")
+    return who

@@ -1,0 +1,197 @@
+"""Parsing requests and writing answers: bodies, query strings, headers, the command wait."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from litestar import Request, Response
+from pydantic import BaseModel, ValidationError
+
+from api.auth import Principal
+from api.services import services
+from domain.commands import Command
+from domain.errors import DomainError, FieldError, InvalidRequest
+from service import queries
+from service.envelope import Envelope, Idempotency, Outcome
+from service.ids import new_id
+from service.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.problems import problem
+
+__all__ = [
+    "Unavailable",
+    "json_response",
+    "parse_body",
+    "parse_limit",
+    "parse_time",
+    "problem_response",
+    "query_params",
+    "submit",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Unavailable(DomainError):
+    """A dependency (database, broker, result store) is down: 503 with ``Retry-After``."""
+
+    code = "unavailable"
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response[Any]:
+    media = PROBLEM_JSON if status >= 400 else "application/json"
+    return Response(content=body, status_code=status, media_type=media, headers=dict(headers or {}))
+
+
+def problem_response(code: str, detail: str, **extra: Any) -> Response[Any]:
+    status, body = problem(code, detail, **extra)
+    headers = {"Retry-After": "1"} if status == 503 else {}
+    return json_response(body, status, headers)
+
+
+def _field_errors(error: ValidationError) -> list[FieldError]:
+    return [
+        FieldError(tuple(e["loc"]), e["msg"].removeprefix("Value error, "))
+        for e in error.errors(include_url=False)
+    ]
+
+
+async def parse_body(request: Request[Any, Any, Any], model: type[M]) -> tuple[M, Any]:
+    """The body as ``model`` (an empty body is ``{}``), and the raw JSON for hashing."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest.at([], f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest.at([], "the body must be a JSON object")
+    try:
+        return model.model_validate(data), data
+    except ValidationError as exc:
+        raise InvalidRequest(_field_errors(exc)) from exc
+
+
+def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str, str]:
+    """Single-valued query parameters; an unknown one is refused (a typo is not ignored)."""
+    params: dict[str, str] = {}
+    errors = []
+    for name, value in request.query_params.multi_items():
+        if name not in allowed:
+            errors.append(FieldError(("query", name), "unknown query parameter"))
+        elif name in params:
+            errors.append(FieldError(("query", name), "given more than once"))
+        else:
+            params[name] = value
+    if errors:
+        raise InvalidRequest(errors)
+    return params
+
+
+def parse_limit(params: Mapping[str, str]) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidRequest.at(["query", "limit"], f"an integer from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def parse_time(params: Mapping[str, str], name: str) -> datetime | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise InvalidRequest.at(
+            ["query", name], "an RFC 3339 time with a zone, e.g. 2026-04-11T08:14:00Z"
+        )
+    return value
+
+
+def _if_match(request: Request[Any, Any, Any]) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidRequest.at(["header", "If-Match"], 'an ETag as GET returned it, e.g. "7"')
+    return int(value)
+
+
+def _idempotency(
+    request: Request[Any, Any, Any], company_id: str | None, data: Any
+) -> Idempotency | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255:
+        raise InvalidRequest.at(["header", "Idempotency-Key"], "1 to 255 characters")
+    canonical = json.dumps([request.method, request.url.path, data], sort_keys=True)
+    return Idempotency(company_id or "*", key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def _outcome_response(outcome: Outcome) -> Response[Any]:
+    return json_response(outcome.body, outcome.http_status)
+
+
+def _accepted(company_id: str | None, command_id: str) -> Response[Any]:
+    location = f"/v1/companies/{company_id}/commands/{command_id}" if company_id else ""
+    headers = {"Location": location} if location else {}
+    return json_response({"commandId": command_id, "status": "accepted"}, 202, headers)
+
+
+async def submit(
+    request: Request[Any, Any, Any],
+    who: Principal,
+    company_id: str | None,
+    command: Command,
+    data: Any,
+    *,
+    status: int = 200,
+    command_id: str | None = None,
+    creates_company: bool = False,
+) -> Response[Any]:
+    """Enqueue ``command`` and answer with its outcome, or 202 when asked to or out of time."""
+    svc = services(request)
+    idem = _idempotency(request, company_id, data)
+    env = Envelope(
+        command_id=command_id or new_id("cmd"),
+        company_id=company_id,
+        actor=who.actor,
+        command=command,
+        success_status=status,
+        expected_version=_if_match(request),
+        idempotency=idem,
+        reply_to=svc.results.reply_to,
+        check_company=who.kind == "operator" and not creates_company,
+    )
+    respond_async = "respond-async" in request.headers.get("prefer", "").lower()
+    future = None if respond_async else svc.results.expect(env.command_id)
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(svc.publish_pool, svc.publish, env)
+    except Exception as exc:
+        svc.results.forget(env.command_id)
+        raise Unavailable("the command queue is unavailable; retry shortly") from exc
+    if future is None:
+        return _accepted(company_id, env.command_id)
+    try:
+        outcome = await asyncio.wait_for(future, svc.settings.command_wait_ms / 1000)
+    except TimeoutError:
+        svc.results.forget(env.command_id)
+        stored = await svc.read(queries.stored_outcome, env.command_id)
+        if stored is None:
+            return _accepted(company_id, env.command_id)
+        outcome = stored
+    return _outcome_response(outcome)

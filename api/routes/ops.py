@@ -1,0 +1,48 @@
+"""Health and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+import sqlalchemy as sa
+from litestar import Request, Response, get
+
+from api.io import json_response, problem_response
+from api.services import services
+
+__all__ = ["ROUTES"]
+
+
+@get("/health")
+async def health() -> Response[Any]:
+    return json_response({"status": "ok"})
+
+
+@get("/ready")
+async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
+    """200 only when the database, the broker and the result store answer."""
+    svc = services(request)
+
+    def check() -> list[str]:
+        down = []
+        try:
+            with svc.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception:
+            down.append("database")
+        try:
+            svc.bus.ping()
+        except Exception:
+            down.append("broker")
+        if not svc.results.ping():
+            down.append("results")
+        return down
+
+    down = await anyio.to_thread.run_sync(check)
+    if down:
+        return problem_response("unavailable", f"down: {', '.join(down)}", down=down)
+    return json_response({"status": "ready"})
+
+
+ROUTES = [health, ready]

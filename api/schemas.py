@@ -1,0 +1,140 @@
+"""Request bodies: camelCase, unknown fields refused, limits from API.md."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "AgentCreate",
+    "AgentPatch",
+    "AssignBody",
+    "CancelBody",
+    "CommentCreate",
+    "CompanyCreate",
+    "IssueCreate",
+    "IssuePatch",
+    "ReassignBody",
+    "TeamCreate",
+    "TokenCreate",
+]
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Ident = Annotated[str, Field(min_length=1, max_length=40)]
+Label = Annotated[str, Field(min_length=1, max_length=100)]
+Reason = Annotated[str, Field(max_length=2000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
+    )
+
+
+def _six_places(value: Decimal | None) -> Decimal | None:
+    if value is not None and value.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise ValueError("money has at most 6 decimal places")
+    return value
+
+
+class CompanyCreate(Body):
+    name: Name
+
+
+class TokenCreate(Body):
+    role: Literal["admin", "agent"]
+    agent_id: Ident | None = None
+
+    @model_validator(mode="after")
+    def _agent_bound(self) -> TokenCreate:
+        if (self.role == "agent") != (self.agent_id is not None):
+            raise ValueError("agentId is required for role agent and refused for role admin")
+        return self
+
+
+class TeamCreate(Body):
+    name: Name
+
+
+class AgentCreate(Body):
+    name: Name
+    team_ids: Annotated[list[Ident], Field(max_length=100)] = []
+    capacity: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+
+
+class AgentPatch(Body):
+    name: Name | None = None
+    team_ids: Annotated[list[Ident], Field(max_length=100)] | None = None
+    capacity: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+    status: Literal["active", "paused"] | None = None
+
+
+class Budget(Body):
+    per_task_usd: Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"))] | None = None
+
+    _places = field_validator("per_task_usd")(_six_places)
+
+
+class IssueCreate(Body):
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    description: Annotated[str, Field(max_length=100_000)] | None = None
+    parent_id: Ident | None = None
+    assigned_team_id: Ident | None = None
+    assigned_agent_id: Ident | None = None
+    budget: Budget | None = None
+    due_at: AwareDatetime | None = None
+    labels: Annotated[list[Label], Field(max_length=50)] = []
+    dependencies: Annotated[list[Ident], Field(max_length=100)] = []
+    max_attempts: Annotated[int, Field(ge=1, le=100, strict=True)] = 3
+
+    @field_validator("dependencies")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("dependencies are listed twice")
+        return value
+
+
+class IssuePatch(Body):
+    title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    description: Annotated[str, Field(max_length=100_000)] | None = None
+    labels: Annotated[list[Label], Field(max_length=50)] | None = None
+    due_at: AwareDatetime | None = None
+    budget: Budget | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> IssuePatch:
+        for name in ("title", "labels", "budget"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{to_camel(name)} may not be null")
+        if self.budget is not None and "per_task_usd" not in self.budget.model_fields_set:
+            raise ValueError("budget.perTaskUsd is the only budget field PATCH takes")
+        return self
+
+
+class AssignBody(Body):
+    agent_id: Ident
+
+
+class CancelBody(Body):
+    reason: Reason | None = None
+
+
+class ReassignBody(Body):
+    to_agent_id: Ident | None = None
+    to_team_id: Ident | None = None
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReassignBody:
+        if (self.to_agent_id is None) == (self.to_team_id is None):
+            raise ValueError("give exactly one of toAgentId and toTeamId")
+        return self
+
+
+class CommentCreate(Body):
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    author: Annotated[str, Field(pattern=r"^(user:[^\s].{0,99}|agent:agt_[0-9a-z]{1,36})$")]

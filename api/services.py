@@ -1,0 +1,55 @@
+"""What the handlers need at run time, built once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from litestar import Request
+from sqlalchemy.engine import Engine
+
+from service.envelope import Envelope
+from service.results import ResultWaiter
+from service.settings import Settings
+from workers.commands import CommandBus
+
+__all__ = ["Services", "services"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    bus: CommandBus
+    results: ResultWaiter
+    #: Threads that publish to the broker (pika blocks; the event loop must not).
+    publish_pool: ThreadPoolExecutor
+    admin_token: str
+    #: Companies known to exist (they are never deleted), so the operator's calls skip a read.
+    known_companies: set[str] = field(default_factory=set)
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on a pooled connection, in a worker thread."""
+
+        def run() -> T:
+            with self.engine.connect() as conn:
+                return fn(conn, *args)
+
+        return await anyio.to_thread.run_sync(run)
+
+    def publish(self, env: Envelope) -> None:
+        """Blocking: remember the command as accepted, then publish it with confirms."""
+        if env.company_id is not None:
+            self.results.mark_accepted(env.command_id, env.company_id)
+        self.bus.publish(env)
+
+
+def services(request: Request[Any, Any, Any]) -> Services:
+    svc: Services = request.app.state.services
+    return svc

@@ -1,0 +1,196 @@
+"""Commands: what a caller asks for, in the imperative. Plain frozen values.
+
+Every command names the entity whose shard serializes it (``shard_key``): commands
+for one issue are applied one at a time, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+__all__ = [
+    "AssignIssue",
+    "CancelIssue",
+    "Command",
+    "CreateAgent",
+    "CreateCompany",
+    "CreateIssue",
+    "CreateTeam",
+    "CreateToken",
+    "PostComment",
+    "ReassignIssue",
+    "RevokeToken",
+    "UpdateAgent",
+    "UpdateIssue",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCompany:
+    company_id: str
+    name: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.company_id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateToken:
+    """``token_hash`` only: the plaintext never travels through the queue."""
+
+    token_id: str
+    token_hash: str
+    role: str
+    agent_id: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.token_id
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeToken:
+    token_id: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.token_id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTeam:
+    team_id: str
+    name: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.team_id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAgent:
+    agent_id: str
+    name: str
+    team_ids: tuple[str, ...] = ()
+    capacity: int = 1
+
+    @property
+    def shard_key(self) -> str:
+        return self.agent_id
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAgent:
+    """Only the fields named in ``fields_set`` change."""
+
+    agent_id: str
+    fields_set: frozenset[str]
+    name: str | None = None
+    team_ids: tuple[str, ...] | None = None
+    capacity: int | None = None
+    status: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.agent_id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIssue:
+    issue_id: str
+    title: str
+    description: str | None = None
+    parent_id: str | None = None
+    assigned_team_id: str | None = None
+    assigned_agent_id: str | None = None
+    budget_per_task_usd: Decimal | None = None
+    due_at: datetime | None = None
+    labels: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    max_attempts: int = 3
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateIssue:
+    """A PATCH: only the fields named in ``fields_set`` change (a None there clears)."""
+
+    issue_id: str
+    fields_set: frozenset[str] = field(default_factory=frozenset)
+    title: str | None = None
+    description: str | None = None
+    labels: tuple[str, ...] | None = None
+    due_at: datetime | None = None
+    budget_per_task_usd: Decimal | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class AssignIssue:
+    issue_id: str
+    agent_id: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class CancelIssue:
+    issue_id: str
+    reason: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReassignIssue:
+    """Exactly one of ``to_agent_id`` and ``to_team_id`` is set."""
+
+    issue_id: str
+    to_agent_id: str | None = None
+    to_team_id: str | None = None
+    reason: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class PostComment:
+    comment_id: str
+    issue_id: str
+    text: str
+    author: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+Command = (
+    CreateCompany
+    | CreateToken
+    | RevokeToken
+    | CreateTeam
+    | CreateAgent
+    | UpdateAgent
+    | CreateIssue
+    | UpdateIssue
+    | AssignIssue
+    | CancelIssue
+    | ReassignIssue
+    | PostComment
+)

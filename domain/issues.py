@@ -1,0 +1,268 @@
+"""The rules for issues: create, edit, assign, reassign, cancel, comment.
+
+Every function takes the current state and ``now`` and returns a ``Decision``: the
+issue after the change and the events that happened, one per transition, each with
+the version it produced. Nothing here reads a clock or touches storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from domain.commands import CreateIssue, UpdateIssue
+from domain.errors import AgentUnavailable, Frozen, InvalidRequest, NotEditable
+from domain.events import (
+    CommentPosted,
+    IssueAssigned,
+    IssueCancelled,
+    IssueCreated,
+    IssueEvent,
+    IssueReassigned,
+    IssueUpdated,
+)
+from domain.model import AgentLoad, AgentStatus, Issue
+from domain.statuses import TERMINAL, IssueStatus, Trigger, check_transition
+
+__all__ = [
+    "BUDGET_EDITABLE",
+    "PATCHABLE_FIELDS",
+    "Decision",
+    "assign_issue",
+    "cancel_issue",
+    "check_commentable",
+    "create_issue",
+    "pick_agent",
+    "reassign_issue",
+    "update_issue",
+]
+
+S = IssueStatus
+
+#: The only fields a PATCH may name.
+PATCHABLE_FIELDS: frozenset[str] = frozenset(
+    {"title", "description", "labels", "due_at", "budget_per_task_usd"}
+)
+#: Statuses in which ``budget.perTaskUsd`` may still change (before any run starts).
+BUDGET_EDITABLE: frozenset[IssueStatus] = frozenset({S.QUEUED, S.ASSIGNED})
+
+DISPATCHER = "system:dispatcher"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The issue after a command, and what happened on the way there."""
+
+    issue: Issue
+    events: tuple[IssueEvent, ...]
+
+
+class _Change:
+    """Accumulates transitions on one issue, bumping ``version`` once per step."""
+
+    def __init__(self, issue: Issue, now: datetime, actor: str, reason: str | None) -> None:
+        self.issue = issue
+        self.now = now
+        self.actor = actor
+        self.reason = reason
+        self.events: list[IssueEvent] = []
+
+    def move(
+        self,
+        to: IssueStatus,
+        trigger: Trigger,
+        event: type[IssueEvent],
+        *,
+        actor: str | None = None,
+        **changes: object,
+    ) -> None:
+        check_transition(self.issue.status, to, trigger)
+        self._step(event, to, actor, changes)
+
+    def edit(self, event: type[IssueEvent], **changes: object) -> None:
+        self._step(event, self.issue.status, None, changes)
+
+    def _step(
+        self,
+        event: type[IssueEvent],
+        to: IssueStatus,
+        actor: str | None,
+        changes: dict[str, object],
+    ) -> None:
+        before = self.issue.status
+        version = self.issue.version + 1
+        self.issue = self.issue.evolve(status=to, version=version, updated_at=self.now, **changes)
+        self.events.append(
+            event(self.issue.id, before, to, version, actor or self.actor, self.reason)
+        )
+
+    def decision(self) -> Decision:
+        return Decision(self.issue, tuple(self.events))
+
+
+def pick_agent(candidates: Sequence[AgentLoad], exclude: str | None = None) -> AgentLoad | None:
+    """The dispatcher's choice: the least loaded available agent, ties by longest idle, then id."""
+    available = [a for a in candidates if a.available and a.id != exclude]
+    if not available:
+        return None
+
+    def key(a: AgentLoad) -> tuple[int, bool, datetime, str]:
+        # Never given work counts as idle the longest; then the earliest idle_since wins.
+        return (a.load, a.idle_since is not None, a.idle_since or _EPOCH, a.id)
+
+    return min(available, key=key)
+
+
+def create_issue(
+    cmd: CreateIssue,
+    *,
+    company_id: str,
+    now: datetime,
+    actor: str,
+    agent: AgentLoad | None,
+    team_agents: Sequence[AgentLoad],
+    blocked: bool,
+) -> Decision:
+    """A new issue, ``queued``; then assigned at once when an agent is named and active,
+    or when it has a team, is not blocked, and one of the team's agents is available."""
+    issue = Issue(
+        id=cmd.issue_id,
+        company_id=company_id,
+        title=cmd.title,
+        description=cmd.description,
+        status=S.QUEUED,
+        parent_id=cmd.parent_id,
+        assigned_agent_id=cmd.assigned_agent_id,
+        assigned_team_id=cmd.assigned_team_id,
+        budget_per_task_usd=cmd.budget_per_task_usd,
+        spent_usd=Decimal(0),
+        due_at=cmd.due_at,
+        labels=cmd.labels,
+        dependencies=cmd.dependencies,
+        current_run_id=None,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        attempts=0,
+        max_attempts=cmd.max_attempts,
+    )
+    change = _Change(issue, now, actor, None)
+    change.events.append(IssueCreated(issue.id, None, S.QUEUED, 1, actor))
+    if agent is not None:
+        if agent.status is AgentStatus.ACTIVE:
+            change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned)
+    elif cmd.assigned_team_id is not None and not blocked:
+        _dispatch(change, team_agents, exclude=None)
+    return change.decision()
+
+
+def _dispatch(change: _Change, team_agents: Sequence[AgentLoad], exclude: str | None) -> None:
+    """Hand a queued team issue to an available agent of the team, if there is one."""
+    chosen = pick_agent(team_agents, exclude=exclude)
+    if chosen is not None:
+        change.move(
+            S.ASSIGNED,
+            Trigger.DISPATCH,
+            IssueAssigned,
+            actor=DISPATCHER,
+            assigned_agent_id=chosen.id,
+        )
+
+
+def update_issue(issue: Issue, cmd: UpdateIssue, *, now: datetime, actor: str) -> Decision:
+    """Apply a PATCH. Terminal issues are frozen; the budget is fixed once a run has started."""
+    if issue.status in TERMINAL:
+        raise Frozen(current_status=issue.status)
+    unknown = cmd.fields_set - PATCHABLE_FIELDS
+    if unknown:
+        raise InvalidRequest.at([sorted(unknown)[0]], "this field cannot be changed by PATCH")
+    if "budget_per_task_usd" in cmd.fields_set and issue.status not in BUDGET_EDITABLE:
+        raise NotEditable(
+            f"budget.perTaskUsd cannot change once the issue is {issue.status}",
+            currentStatus=str(issue.status),
+        )
+    changes = {
+        name: getattr(cmd, name)
+        for name in cmd.fields_set
+        if getattr(cmd, name) != getattr(issue, name)
+    }
+    change = _Change(issue, now, actor, None)
+    if changes:
+        change.edit(IssueUpdated, **changes)
+    return change.decision()
+
+
+def assign_issue(issue: Issue, agent: AgentLoad, *, now: datetime, actor: str) -> Decision:
+    """``queued``/``handoff`` → ``assigned``. The agent must be active; its inbox is not capped."""
+    check_transition(issue.status, S.ASSIGNED, Trigger.ASSIGN)
+    if agent.status is not AgentStatus.ACTIVE:
+        raise AgentUnavailable(f"agent {agent.id} is {agent.status}")
+    change = _Change(issue, now, actor, None)
+    change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned, assigned_agent_id=agent.id)
+    return change.decision()
+
+
+def reassign_issue(
+    issue: Issue,
+    *,
+    to_agent: AgentLoad | None,
+    to_team_id: str | None,
+    team_agents: Sequence[AgentLoad],
+    now: datetime,
+    actor: str,
+    reason: str | None,
+) -> Decision:
+    """Move the issue to another agent, or back to a team's queue.
+
+    A running issue first goes back to ``queued`` (its run is ended by the caller), then
+    is assigned to the new agent in the same command when that agent is active. From
+    ``assigned`` or ``handoff``: to an active agent → ``assigned``; to a paused one →
+    ``queued`` with the agent set, waiting for it. To a team: ``queued`` for that team,
+    then dispatched at once when one of its agents (not the previous one) is available.
+    """
+    change = _Change(issue, now, actor, reason)
+    previous_agent = issue.assigned_agent_id
+    active = to_agent is not None and to_agent.status is AgentStatus.ACTIVE
+    team = to_team_id or issue.assigned_team_id
+    if issue.status is S.RUNNING:
+        change.move(
+            S.QUEUED,
+            Trigger.REASSIGN,
+            IssueReassigned,
+            current_run_id=None,
+            assigned_agent_id=to_agent.id if to_agent else None,
+            assigned_team_id=team,
+        )
+        if active:
+            change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned)
+    elif to_agent is not None:
+        target = S.ASSIGNED if active else S.QUEUED
+        change.move(target, Trigger.REASSIGN, IssueReassigned, assigned_agent_id=to_agent.id)
+    else:
+        change.move(
+            S.QUEUED,
+            Trigger.REASSIGN,
+            IssueReassigned,
+            assigned_agent_id=None,
+            assigned_team_id=team,
+        )
+    if to_agent is None:
+        _dispatch(change, team_agents, exclude=previous_agent)
+    return change.decision()
+
+
+def cancel_issue(issue: Issue, *, now: datetime, actor: str, reason: str | None) -> Decision:
+    """Any non-terminal status → ``cancelled``; a running run is ended by the caller."""
+    change = _Change(issue, now, actor, reason)
+    change.move(S.CANCELLED, Trigger.CANCEL, IssueCancelled, current_run_id=None)
+    return change.decision()
+
+
+def check_commentable(issue: Issue) -> CommentPosted:
+    """Comments are refused on terminal issues; they do not change the version."""
+    if issue.status in TERMINAL:
+        raise Frozen(current_status=issue.status)
+    return CommentPosted(issue.id, issue.status, issue.status, issue.version, "")

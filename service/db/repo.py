@@ -1,0 +1,227 @@
+"""Reads and writes of domain values, shared by command handlers and queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.events import IssueEvent
+from domain.model import AgentLoad, AgentStatus, Issue
+from domain.money import from_micros, to_micros
+from domain.statuses import IssueStatus
+from service.db import tables as t
+from service.ids import new_id
+
+__all__ = [
+    "ConcurrentUpdate",
+    "agent_loads",
+    "blocked_by",
+    "insert_issue",
+    "issue_from_row",
+    "load_issue",
+    "record_events",
+    "save_issue",
+]
+
+#: Statuses that count against an agent's capacity for the dispatcher.
+LOAD_STATUSES = (IssueStatus.ASSIGNED.value, IssueStatus.RUNNING.value)
+
+
+class ConcurrentUpdate(Exception):
+    """The row's ``version`` moved under us: the whole command is retried."""
+
+
+def issue_from_row(row: Any) -> Issue:
+    budget = row.budget_micros
+    return Issue(
+        id=row.id,
+        company_id=row.company_id,
+        title=row.title,
+        description=row.description,
+        status=IssueStatus(row.status),
+        parent_id=row.parent_id,
+        assigned_agent_id=row.assigned_agent_id,
+        assigned_team_id=row.assigned_team_id,
+        budget_per_task_usd=None if budget is None else from_micros(budget),
+        spent_usd=from_micros(row.spent_micros),
+        due_at=row.due_at,
+        labels=tuple(row.labels),
+        dependencies=tuple(row.dependencies),
+        current_run_id=row.current_run_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+    )
+
+
+def _issue_values(issue: Issue) -> dict[str, Any]:
+    return {
+        "title": issue.title,
+        "description": issue.description,
+        "status": issue.status.value,
+        "parent_id": issue.parent_id,
+        "assigned_agent_id": issue.assigned_agent_id,
+        "assigned_team_id": issue.assigned_team_id,
+        "budget_micros": (
+            None if issue.budget_per_task_usd is None else to_micros(issue.budget_per_task_usd)
+        ),
+        "spent_micros": to_micros(issue.spent_usd),
+        "due_at": issue.due_at,
+        "labels": list(issue.labels),
+        "dependencies": list(issue.dependencies),
+        "current_run_id": issue.current_run_id,
+        "updated_at": issue.updated_at,
+        "version": issue.version,
+        "attempts": issue.attempts,
+        "max_attempts": issue.max_attempts,
+    }
+
+
+def load_issue(
+    conn: Connection, company_id: str, issue_id: str, *, for_update: bool = False
+) -> Issue | None:
+    query = sa.select(t.issues).where(
+        t.issues.c.id == issue_id, t.issues.c.company_id == company_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return None if row is None else issue_from_row(row)
+
+
+def insert_issue(conn: Connection, issue: Issue) -> None:
+    conn.execute(
+        t.issues.insert().values(
+            id=issue.id,
+            company_id=issue.company_id,
+            created_at=issue.created_at,
+            **_issue_values(issue),
+        )
+    )
+    if issue.labels:
+        conn.execute(
+            t.issue_labels.insert(),
+            [{"issue_id": issue.id, "label": label} for label in set(issue.labels)],
+        )
+    if issue.dependencies:
+        conn.execute(
+            t.issue_dependencies.insert(),
+            [{"issue_id": issue.id, "depends_on_id": d} for d in set(issue.dependencies)],
+        )
+
+
+def save_issue(conn: Connection, before: Issue, after: Issue) -> None:
+    """Write ``after`` if the row is still at ``before.version`` (else ``ConcurrentUpdate``)."""
+    if after == before:
+        return
+    result = conn.execute(
+        t.issues.update()
+        .where(t.issues.c.id == before.id, t.issues.c.version == before.version)
+        .values(**_issue_values(after))
+    )
+    if result.rowcount != 1:
+        raise ConcurrentUpdate(before.id)
+    if after.labels != before.labels:
+        conn.execute(t.issue_labels.delete().where(t.issue_labels.c.issue_id == before.id))
+        if after.labels:
+            conn.execute(
+                t.issue_labels.insert(),
+                [{"issue_id": before.id, "label": label} for label in set(after.labels)],
+            )
+
+
+def record_events(
+    conn: Connection,
+    company_id: str,
+    events: Sequence[IssueEvent],
+    *,
+    at: datetime,
+    command_id: str | None,
+) -> None:
+    """One activity entry per event, in the command's transaction."""
+    if not events:
+        return
+    conn.execute(
+        t.activity.insert(),
+        [
+            {
+                "id": new_id("act"),
+                "company_id": company_id,
+                "issue_id": e.issue_id,
+                "at": at,
+                "type": e.type,
+                "from_status": None if e.from_status is None else e.from_status.value,
+                "to_status": e.to_status.value,
+                "actor": e.actor,
+                "reason": e.reason,
+                "version": e.version,
+                "command_id": command_id,
+            }
+            for e in events
+        ],
+    )
+
+
+def agent_loads(
+    conn: Connection, agent_ids: Iterable[str], *, for_update: bool = False
+) -> list[AgentLoad]:
+    """The dispatcher's view of these agents. ``for_update`` locks their rows (in id order)
+    so two dispatches to one agent are serialized and capacity is never overshot."""
+    ids = sorted(set(agent_ids))
+    if not ids:
+        return []
+    query = sa.select(t.agents).where(t.agents.c.id.in_(ids)).order_by(t.agents.c.id)
+    if for_update:
+        query = query.with_for_update()
+    rows = conn.execute(query).all()
+    loads = dict(
+        conn.execute(
+            sa.select(t.issues.c.assigned_agent_id, sa.func.count())
+            .where(
+                t.issues.c.assigned_agent_id.in_(ids),
+                t.issues.c.status.in_(LOAD_STATUSES),
+            )
+            .group_by(t.issues.c.assigned_agent_id)
+        ).all()
+    )
+    return [
+        AgentLoad(
+            id=r.id,
+            status=AgentStatus(r.status),
+            capacity=r.capacity,
+            load=loads.get(r.id, 0),
+            idle_since=r.idle_since,
+        )
+        for r in rows
+    ]
+
+
+def team_agent_ids(conn: Connection, team_id: str) -> list[str]:
+    return list(
+        conn.execute(
+            sa.select(t.agent_teams.c.agent_id).where(t.agent_teams.c.team_id == team_id)
+        ).scalars()
+    )
+
+
+def blocked_by(conn: Connection, issue_ids: Iterable[str]) -> dict[str, list[str]]:
+    """For each issue, its dependencies that are not ``done`` yet."""
+    ids = list(set(issue_ids))
+    if not ids:
+        return {}
+    dep = t.issue_dependencies
+    rows = conn.execute(
+        sa.select(dep.c.issue_id, dep.c.depends_on_id)
+        .join(t.issues, t.issues.c.id == dep.c.depends_on_id)
+        .where(dep.c.issue_id.in_(ids), t.issues.c.status != IssueStatus.DONE.value)
+    ).all()
+    result: dict[str, list[str]] = {}
+    for issue_id, depends_on in rows:
+        result.setdefault(issue_id, []).append(depends_on)
+    return result

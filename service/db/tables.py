@@ -1,0 +1,234 @@
+"""The schema. The database enforces what it can: status CHECKs, foreign keys, uniques.
+
+Money columns are integer micro-dollars (``*_micros``): exact, and summable on any engine.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from domain.model import AgentStatus
+from domain.statuses import IssueStatus
+from service.db.types import JSONType, UTCDateTime
+
+__all__ = [
+    "activity",
+    "agent_teams",
+    "agents",
+    "applied_commands",
+    "comments",
+    "companies",
+    "idempotency_keys",
+    "issue_dependencies",
+    "issue_labels",
+    "issues",
+    "metadata",
+    "runs",
+    "teams",
+    "tokens",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _in(column: str, values: object) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"  # type: ignore[attr-defined]
+
+
+ID = sa.String(40)
+
+companies = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id"), nullable=True),
+    #: sha256 hex of the plaintext; the plaintext is never stored.
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.CheckConstraint("role IN ('admin', 'agent')", name="role"),
+    sa.CheckConstraint("(role = 'agent') = (agent_id IS NOT NULL)", name="agent_bound"),
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_teams_company_created", "company_id", "created_at", "id"),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    #: When the agent was last given work; the dispatcher prefers the longest idle.
+    sa.Column("idle_since", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(_in("status", AgentStatus), name="status"),
+    sa.CheckConstraint("capacity >= 1", name="capacity"),
+    sa.Index("ix_agents_company_created", "company_id", "created_at", "id"),
+)
+
+agent_teams = sa.Table(
+    "agent_teams",
+    metadata,
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id"), primary_key=True),
+    sa.Column("team_id", ID, sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Index("ix_agent_teams_team", "team_id", "agent_id"),
+)
+
+issues = sa.Table(
+    "issues",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("parent_id", ID, sa.ForeignKey("issues.id"), nullable=True),
+    sa.Column("assigned_agent_id", ID, sa.ForeignKey("agents.id"), nullable=True),
+    sa.Column("assigned_team_id", ID, sa.ForeignKey("teams.id"), nullable=True),
+    sa.Column("budget_micros", sa.BigInteger, nullable=True),
+    sa.Column("spent_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("due_at", UTCDateTime, nullable=True),
+    sa.Column("labels", JSONType, nullable=False),
+    sa.Column("dependencies", JSONType, nullable=False),
+    sa.Column("current_run_id", ID, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.CheckConstraint(_in("status", IssueStatus), name="status"),
+    sa.CheckConstraint("version >= 1", name="version"),
+    sa.CheckConstraint("budget_micros IS NULL OR budget_micros >= 0", name="budget"),
+    sa.CheckConstraint("max_attempts >= 1 AND attempts >= 0", name="attempts"),
+    sa.Index("ix_issues_company_created", "company_id", "created_at", "id"),
+    sa.Index("ix_issues_company_status", "company_id", "status", "created_at", "id"),
+    sa.Index("ix_issues_agent", "assigned_agent_id", "status", "created_at"),
+    sa.Index("ix_issues_team", "assigned_team_id", "status", "created_at"),
+    sa.Index("ix_issues_parent", "parent_id", "created_at"),
+)
+
+issue_labels = sa.Table(
+    "issue_labels",
+    metadata,
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), primary_key=True),
+    sa.Column("label", sa.String(100), primary_key=True),
+    sa.Index("ix_issue_labels_label", "label", "issue_id"),
+)
+
+issue_dependencies = sa.Table(
+    "issue_dependencies",
+    metadata,
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), primary_key=True),
+    sa.Column("depends_on_id", ID, sa.ForeignKey("issues.id"), primary_key=True),
+    sa.Index("ix_issue_dependencies_on", "depends_on_id", "issue_id"),
+)
+
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author", sa.String(120), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_comments_issue_created", "issue_id", "created_at", "id"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), nullable=False),
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("final_checkpoint", JSONType, nullable=True),
+    sa.Column("cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("exit_reason", sa.String(30), nullable=True),
+    sa.Column("exit_details", JSONType, nullable=True),
+    sa.Column("workspace_url", sa.String(2000), nullable=True),
+    sa.CheckConstraint("status IN ('active', 'ended')", name="status"),
+    sa.Index("ix_runs_issue", "issue_id", "attempt"),
+)
+
+activity = sa.Table(
+    "activity",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("from_status", sa.String(10), nullable=True),
+    sa.Column("to_status", sa.String(10), nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("command_id", ID, nullable=True),
+    sa.Index("ix_activity_company_at", "company_id", "at", "id"),
+    sa.Index("ix_activity_issue_at", "issue_id", "at", "id"),
+)
+
+applied_commands = sa.Table(
+    "applied_commands",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, nullable=True),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    #: The HTTP status and body the command answered with.
+    sa.Column("http_status", sa.Integer, nullable=False),
+    sa.Column("body", JSONType, nullable=True),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("status IN ('applied', 'rejected')", name="status"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    #: The company the key belongs to (``*`` for the operator's company-less calls).
+    sa.Column("scope", ID, primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    #: sha256 of method, path and body: the same key with another request is a conflict.
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("command_id", ID, nullable=False),
+    sa.Column("http_status", sa.Integer, nullable=False),
+    sa.Column("body", JSONType, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_idempotency_keys_created", "created_at"),
+)

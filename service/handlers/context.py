@@ -1,0 +1,83 @@
+"""What every command handler gets: the open transaction, who asked, and ``now``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.errors import InvalidRequest, NotFound, PreconditionFailed
+from domain.events import IssueEvent
+from domain.issues import Decision
+from domain.model import Issue
+from service.db import repo
+from service.db import tables as t
+from service.views import issue_json
+
+__all__ = ["Context"]
+
+
+@dataclass
+class Context:
+    """One command's transaction. Handlers read and write through ``conn`` only."""
+
+    conn: Connection
+    company_id: str
+    actor: str
+    now: datetime
+    command_id: str
+    expected_version: int | None = None
+
+    def issue_for_update(self, issue_id: str) -> Issue:
+        """Lock the issue row; 404 if it is not this company's, 412 on an ``If-Match`` miss."""
+        issue = repo.load_issue(self.conn, self.company_id, issue_id, for_update=True)
+        if issue is None:
+            raise NotFound("issue", issue_id)
+        if self.expected_version is not None and issue.version != self.expected_version:
+            raise PreconditionFailed(self.expected_version, issue.version)
+        return issue
+
+    def require(self, table: sa.Table, ident: str, loc: Sequence[str | int], kind: str) -> Any:
+        """The row ``ident`` of ``table`` in this company, or 422 at ``loc``."""
+        row = self.conn.execute(
+            sa.select(table).where(table.c.id == ident, table.c.company_id == self.company_id)
+        ).first()
+        if row is None:
+            raise InvalidRequest.at(loc, f"{kind} {ident} does not exist in this company")
+        return row
+
+    def record(self, events: Sequence[IssueEvent]) -> None:
+        repo.record_events(
+            self.conn, self.company_id, events, at=self.now, command_id=self.command_id
+        )
+
+    def commit_decision(self, before: Issue | None, decision: Decision) -> dict[str, Any]:
+        """Persist a decision (insert or versioned update) and its activity; the issue's JSON."""
+        if before is None:
+            repo.insert_issue(self.conn, decision.issue)
+        else:
+            repo.save_issue(self.conn, before, decision.issue)
+        self.record(decision.events)
+        after = decision.issue
+        given_to = after.assigned_agent_id
+        if (
+            given_to
+            and after.status.value == "assigned"
+            and (
+                before is None
+                or before.assigned_agent_id != given_to
+                or before.status != after.status
+            )
+        ):
+            self.conn.execute(
+                t.agents.update().where(t.agents.c.id == given_to).values(idle_since=self.now)
+            )
+        return self.issue_body(after)
+
+    def issue_body(self, issue: Issue) -> dict[str, Any]:
+        blocked = repo.blocked_by(self.conn, [issue.id]) if issue.dependencies else {}
+        return issue_json(issue, blocked.get(issue.id, ()))

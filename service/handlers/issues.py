@@ -1,0 +1,142 @@
+"""Command handlers for issues: create, update, assign, reassign, cancel, comment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain import issues as rules
+from domain.commands import (
+    AssignIssue,
+    CancelIssue,
+    CreateIssue,
+    PostComment,
+    ReassignIssue,
+    UpdateIssue,
+)
+from domain.errors import InvalidRequest
+from domain.model import AgentLoad
+from domain.statuses import TERMINAL, IssueStatus
+from service.db import repo
+from service.db import tables as t
+from service.handlers.context import Context
+from service.views import comment_json
+
+__all__ = [
+    "assign_issue",
+    "cancel_issue",
+    "create_issue",
+    "post_comment",
+    "reassign_issue",
+    "update_issue",
+]
+
+
+def _agent(ctx: Context, agent_id: str, loc: list[str | int]) -> AgentLoad:
+    ctx.require(t.agents, agent_id, loc, "agent")
+    return repo.agent_loads(ctx.conn, [agent_id], for_update=True)[0]
+
+
+def _team_agents(ctx: Context, team_id: str | None) -> list[AgentLoad]:
+    if team_id is None:
+        return []
+    return repo.agent_loads(ctx.conn, repo.team_agent_ids(ctx.conn, team_id), for_update=True)
+
+
+def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
+    agent = None
+    if cmd.assigned_agent_id is not None:
+        agent = _agent(ctx, cmd.assigned_agent_id, ["assignedAgentId"])
+    if cmd.assigned_team_id is not None:
+        ctx.require(t.teams, cmd.assigned_team_id, ["assignedTeamId"], "team")
+    if cmd.parent_id is not None:
+        parent = ctx.require(t.issues, cmd.parent_id, ["parentId"], "issue")
+        if parent.status in {s.value for s in TERMINAL}:
+            raise InvalidRequest.at(["parentId"], f"parent {cmd.parent_id} is {parent.status}")
+    blocked = False
+    for i, dep in enumerate(cmd.dependencies):
+        row = ctx.require(t.issues, dep, ["dependencies", i], "issue")
+        blocked = blocked or row.status != IssueStatus.DONE.value
+    team_agents = [] if agent is not None else _team_agents(ctx, cmd.assigned_team_id)
+    decision = rules.create_issue(
+        cmd,
+        company_id=ctx.company_id,
+        now=ctx.now,
+        actor=ctx.actor,
+        agent=agent,
+        team_agents=team_agents,
+        blocked=blocked,
+    )
+    return ctx.commit_decision(None, decision)
+
+
+def update_issue(cmd: UpdateIssue, ctx: Context) -> dict[str, Any]:
+    issue = ctx.issue_for_update(cmd.issue_id)
+    return ctx.commit_decision(issue, rules.update_issue(issue, cmd, now=ctx.now, actor=ctx.actor))
+
+
+def assign_issue(cmd: AssignIssue, ctx: Context) -> dict[str, Any]:
+    issue = ctx.issue_for_update(cmd.issue_id)
+    agent = _agent(ctx, cmd.agent_id, ["agentId"])
+    decision = rules.assign_issue(issue, agent, now=ctx.now, actor=ctx.actor)
+    return ctx.commit_decision(issue, decision)
+
+
+def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
+    issue = ctx.issue_for_update(cmd.issue_id)
+    to_agent = None
+    if cmd.to_agent_id is not None:
+        to_agent = _agent(ctx, cmd.to_agent_id, ["toAgentId"])
+    if cmd.to_team_id is not None:
+        ctx.require(t.teams, cmd.to_team_id, ["toTeamId"], "team")
+    team = cmd.to_team_id or issue.assigned_team_id
+    decision = rules.reassign_issue(
+        issue,
+        to_agent=to_agent,
+        to_team_id=cmd.to_team_id,
+        team_agents=_team_agents(ctx, team) if to_agent is None else [],
+        now=ctx.now,
+        actor=ctx.actor,
+        reason=cmd.reason,
+    )
+    _end_run(ctx, issue.current_run_id, "reassigned")
+    return ctx.commit_decision(issue, decision)
+
+
+def cancel_issue(cmd: CancelIssue, ctx: Context) -> dict[str, Any]:
+    issue = ctx.issue_for_update(cmd.issue_id)
+    decision = rules.cancel_issue(issue, now=ctx.now, actor=ctx.actor, reason=cmd.reason)
+    _end_run(ctx, issue.current_run_id, "cancelled")
+    return ctx.commit_decision(issue, decision)
+
+
+def _end_run(ctx: Context, run_id: str | None, exit_reason: str) -> None:
+    """End the issue's active run, if any, when someone else's command takes the issue away."""
+    if run_id is None:
+        return
+    ctx.conn.execute(
+        t.runs.update()
+        .where(t.runs.c.id == run_id, t.runs.c.status == "active")
+        .values(status="ended", ended_at=ctx.now, exit_reason=exit_reason)
+    )
+
+
+def post_comment(cmd: PostComment, ctx: Context) -> dict[str, Any]:
+    issue = ctx.issue_for_update(cmd.issue_id)
+    event = rules.check_commentable(issue)
+    if cmd.author.startswith("agent:"):
+        ctx.require(t.agents, cmd.author.removeprefix("agent:"), ["author"], "agent")
+    row = {
+        "id": cmd.comment_id,
+        "company_id": ctx.company_id,
+        "issue_id": issue.id,
+        "text": cmd.text,
+        "author": cmd.author,
+        "created_at": ctx.now,
+    }
+    ctx.conn.execute(sa.insert(t.comments).values(**row))
+    ctx.record(
+        [type(event)(event.issue_id, event.from_status, event.to_status, event.version, cmd.author)]
+    )
+    return comment_json(row)

@@ -1,0 +1,200 @@
+"""Applying a command: one transaction, exactly once, with its result stored and published.
+
+``Applier.apply`` is what the commands pool runs for every message, and what tests call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from domain import commands as c
+from domain.errors import DomainError, IdempotencyConflict, NotFound
+from service.db import tables as t
+from service.db.repo import ConcurrentUpdate
+from service.envelope import Envelope, Outcome
+from service.handlers import issues, org
+from service.handlers.context import Context
+from service.problems import problem_from_error
+
+__all__ = ["HANDLERS", "Applier", "utc_now"]
+
+log = logging.getLogger("agentq.pipeline")
+
+#: Command class -> handler. A new use case is one command, one handler, one line here.
+HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
+    c.CreateCompany: org.create_company,
+    c.CreateToken: org.create_token,
+    c.RevokeToken: org.revoke_token,
+    c.CreateTeam: org.create_team,
+    c.CreateAgent: org.create_agent,
+    c.UpdateAgent: org.update_agent,
+    c.CreateIssue: issues.create_issue,
+    c.UpdateIssue: issues.update_issue,
+    c.AssignIssue: issues.assign_issue,
+    c.CancelIssue: issues.cancel_issue,
+    c.ReassignIssue: issues.reassign_issue,
+    c.PostComment: issues.post_comment,
+}
+
+#: How long an ``Idempotency-Key`` is remembered.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+#: Attempts at one command when it loses a race (version moved, duplicate idempotency key).
+RACE_ATTEMPTS = 5
+#: Attempts when the database is unreachable, with backoff; then the message is dead-lettered.
+TRANSIENT_ATTEMPTS = 6
+#: First backoff after a transient database error, in seconds (doubles each time).
+TRANSIENT_BACKOFF_S = 0.2
+
+
+def utc_now() -> datetime:
+    """Now, to the millisecond: what is stored is exactly what the API shows."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+Publish = Callable[[str | None, Outcome], None]
+
+
+class Applier:
+    """Applies envelopes against the database and hands each outcome to ``publish``."""
+
+    def __init__(
+        self, engine: Engine, publish: Publish, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.engine = engine.execution_options(write=True)
+        self.publish = publish
+        self.clock = clock
+
+    def apply(self, env: Envelope) -> Outcome:
+        """Apply ``env`` once (a redelivery returns the stored outcome) and publish the result.
+
+        Lost races are retried here, in place, so a shard's order never changes; a database
+        that stays down past the backoff raises, and the broker dead-letters the message.
+        """
+        races = transients = 0
+        while True:
+            try:
+                outcome = self._apply_once(env)
+                break
+            except (ConcurrentUpdate, IntegrityError):
+                races += 1
+                if races >= RACE_ATTEMPTS:
+                    raise
+                log.info(
+                    "command lost a race; retrying",
+                    extra={"action": "retry", "command_id": env.command_id},
+                )
+            except OperationalError:
+                transients += 1
+                if transients >= TRANSIENT_ATTEMPTS:
+                    raise
+                time.sleep(TRANSIENT_BACKOFF_S * 2 ** (transients - 1))
+        self.publish(env.reply_to, outcome)
+        return outcome
+
+    def _apply_once(self, env: Envelope) -> Outcome:
+        with self.engine.begin() as conn:
+            stored = conn.execute(
+                sa.select(t.applied_commands).where(t.applied_commands.c.id == env.command_id)
+            ).first()
+            if stored is not None:
+                return Outcome(
+                    env.command_id, stored.status == "applied", stored.http_status, stored.body
+                )
+            if env.idempotency is not None:
+                earlier = self._replay(conn, env)
+                if earlier is not None:
+                    return earlier
+            outcome = self._run_handler(conn, env)
+            self._store(conn, env, outcome)
+            return outcome
+
+    def _replay(self, conn: Connection, env: Envelope) -> Outcome | None:
+        """The stored answer for a reused ``Idempotency-Key``; a conflict if the request differs."""
+        idem = env.idempotency
+        assert idem is not None
+        row = conn.execute(
+            sa.select(t.idempotency_keys).where(
+                t.idempotency_keys.c.scope == idem.scope, t.idempotency_keys.c.key == idem.key
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.created_at < self.clock() - IDEMPOTENCY_TTL:
+            conn.execute(
+                t.idempotency_keys.delete().where(
+                    t.idempotency_keys.c.scope == idem.scope, t.idempotency_keys.c.key == idem.key
+                )
+            )
+            return None
+        if row.request_hash != idem.request_hash:
+            status, body = problem_from_error(
+                IdempotencyConflict("this Idempotency-Key was used with a different request")
+            )
+            outcome = Outcome(env.command_id, False, status, body)
+        else:
+            outcome = Outcome(env.command_id, row.http_status < 400, row.http_status, row.body)
+        self._store(conn, env, outcome, with_key=False)
+        return outcome
+
+    def _run_handler(self, conn: Connection, env: Envelope) -> Outcome:
+        ctx = Context(
+            conn=conn,
+            company_id=env.company_id or "",
+            actor=env.actor,
+            now=self.clock(),
+            command_id=env.command_id,
+            expected_version=env.expected_version,
+        )
+        savepoint = conn.begin_nested()
+        try:
+            if (
+                env.check_company
+                and not conn.execute(
+                    sa.select(t.companies.c.id).where(t.companies.c.id == env.company_id)
+                ).first()
+            ):
+                raise NotFound("company", env.company_id or "")
+            body = HANDLERS[type(env.command)](env.command, ctx)
+        except DomainError as error:
+            savepoint.rollback()
+            status, problem = problem_from_error(error)
+            return Outcome(env.command_id, False, status, problem)
+        savepoint.commit()
+        return Outcome(env.command_id, True, env.success_status, body)
+
+    def _store(
+        self, conn: Connection, env: Envelope, outcome: Outcome, with_key: bool = True
+    ) -> None:
+        now = self.clock()
+        conn.execute(
+            t.applied_commands.insert().values(
+                id=env.command_id,
+                company_id=env.company_id,
+                type=type(env.command).__name__,
+                status="applied" if outcome.applied else "rejected",
+                http_status=outcome.http_status,
+                body=outcome.body,
+                applied_at=now,
+            )
+        )
+        if with_key and env.idempotency is not None:
+            conn.execute(
+                t.idempotency_keys.insert().values(
+                    scope=env.idempotency.scope,
+                    key=env.idempotency.key,
+                    request_hash=env.idempotency.request_hash,
+                    command_id=env.command_id,
+                    http_status=outcome.http_status,
+                    body=outcome.body,
+                    created_at=now,
+                )
+            )

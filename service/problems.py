@@ -1,0 +1,76 @@
+"""The one place that maps errors to RFC 9457 problem+json bodies and HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.errors import DomainError, InvalidRequest
+
+__all__ = ["HTTP_STATUS", "PROBLEM_BASE", "problem", "problem_from_error"]
+
+PROBLEM_BASE = "https://agentq.dev/problems/"
+
+#: Problem code -> HTTP status (API.md "Conventions").
+HTTP_STATUS: dict[str, int] = {
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "invalid_request": 422,
+    "invalid_transition": 409,
+    "frozen": 409,
+    "not_editable": 409,
+    "stale_lease": 409,
+    "blocked": 409,
+    "idempotency_conflict": 422,
+    "at_capacity": 409,
+    "agent_unavailable": 409,
+    "precondition_failed": 412,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "rate_limited": 429,
+    "unavailable": 503,
+    "internal_error": 500,
+}
+
+_TITLES: dict[str, str] = {
+    "unauthorized": "Unauthorized",
+    "forbidden": "Forbidden",
+    "not_found": "Not found",
+    "method_not_allowed": "Method not allowed",
+    "invalid_request": "Invalid request",
+    "invalid_transition": "Invalid transition",
+    "frozen": "Issue is frozen",
+    "not_editable": "Field not editable",
+    "stale_lease": "Stale lease",
+    "blocked": "Blocked",
+    "idempotency_conflict": "Idempotency key reused",
+    "at_capacity": "Agent at capacity",
+    "agent_unavailable": "Agent unavailable",
+    "precondition_failed": "Precondition failed",
+    "payload_too_large": "Payload too large",
+    "rate_limited": "Rate limited",
+    "unavailable": "Service unavailable",
+    "internal_error": "Internal error",
+}
+
+
+def problem(code: str, detail: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    """(status, body) of a problem with a code from ``HTTP_STATUS``."""
+    status = HTTP_STATUS[code]
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": _TITLES.get(code, code.replace("_", " ").capitalize()),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update(extra)
+    return status, body
+
+
+def problem_from_error(error: DomainError) -> tuple[int, dict[str, Any]]:
+    extra = dict(error.extra)
+    if isinstance(error, InvalidRequest):
+        extra["errors"] = [{"loc": list(e.loc), "msg": e.msg} for e in error.errors]
+    return problem(error.code, error.detail, **extra)

@@ -1,0 +1,277 @@
+"""The read side: GETs answer straight from the database, never through the command path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.errors import NotFound
+from domain.statuses import IssueStatus
+from service.db import repo
+from service.db import tables as t
+from service.envelope import Outcome
+from service.pagination import page
+from service.views import agent_json, comment_json, company_json, fmt_time, issue_json, team_json
+
+__all__ = [
+    "IssueFilters",
+    "agent_body",
+    "get_command",
+    "get_company",
+    "get_issue",
+    "get_run",
+    "get_team",
+    "list_agents",
+    "list_comments",
+    "list_issues",
+    "list_runs",
+    "list_teams",
+    "stored_outcome",
+]
+
+
+def get_company(conn: Connection, company_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(t.companies).where(t.companies.c.id == company_id)).first()
+    return None if row is None else company_json(row._mapping)
+
+
+def _team_ids(conn: Connection, agent_ids: Sequence[str]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {a: [] for a in agent_ids}
+    if agent_ids:
+        for agent_id, team_id in conn.execute(
+            sa.select(t.agent_teams.c.agent_id, t.agent_teams.c.team_id).where(
+                t.agent_teams.c.agent_id.in_(agent_ids)
+            )
+        ):
+            result[agent_id].append(team_id)
+    return result
+
+
+def _active_runs(conn: Connection, agent_ids: Sequence[str]) -> dict[str, int]:
+    if not agent_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(t.issues.c.assigned_agent_id, sa.func.count())
+        .where(
+            t.issues.c.assigned_agent_id.in_(agent_ids),
+            t.issues.c.status == IssueStatus.RUNNING.value,
+        )
+        .group_by(t.issues.c.assigned_agent_id)
+    ).all()
+    return {agent_id: count for agent_id, count in rows}
+
+
+def _agents_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    teams = _team_ids(conn, ids)
+    runs = _active_runs(conn, ids)
+    return [agent_json(r._mapping, teams[r.id], runs.get(r.id, 0)) for r in rows]
+
+
+def agent_body(conn: Connection, company_id: str, agent_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        sa.select(t.agents).where(t.agents.c.id == agent_id, t.agents.c.company_id == company_id)
+    ).first()
+    if row is None:
+        raise NotFound("agent", agent_id)
+    return _agents_json(conn, [row])[0]
+
+
+def list_agents(
+    conn: Connection, company_id: str, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    query = sa.select(t.agents).where(t.agents.c.company_id == company_id)
+    return page(
+        conn,
+        query,
+        t.agents.c.created_at,
+        t.agents.c.id,
+        cursor=cursor,
+        limit=limit,
+        render=lambda rows: _agents_json(conn, rows),
+    )
+
+
+def get_team(conn: Connection, company_id: str, team_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        sa.select(t.teams).where(t.teams.c.id == team_id, t.teams.c.company_id == company_id)
+    ).first()
+    if row is None:
+        raise NotFound("team", team_id)
+    return team_json(row._mapping)
+
+
+def list_teams(conn: Connection, company_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
+    query = sa.select(t.teams).where(t.teams.c.company_id == company_id)
+    return page(
+        conn,
+        query,
+        t.teams.c.created_at,
+        t.teams.c.id,
+        cursor=cursor,
+        limit=limit,
+        render=lambda rows: [team_json(r._mapping) for r in rows],
+    )
+
+
+def _issues_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    issues = [repo.issue_from_row(r) for r in rows]
+    blocked = repo.blocked_by(conn, [i.id for i in issues if i.dependencies])
+    return [issue_json(i, blocked.get(i.id, ())) for i in issues]
+
+
+def get_issue(conn: Connection, company_id: str, issue_id: str) -> dict[str, Any]:
+    issue = repo.load_issue(conn, company_id, issue_id)
+    if issue is None:
+        raise NotFound("issue", issue_id)
+    blocked = repo.blocked_by(conn, [issue.id]) if issue.dependencies else {}
+    return issue_json(issue, blocked.get(issue.id, ()))
+
+
+@dataclass(frozen=True, slots=True)
+class IssueFilters:
+    """The list filters of ``GET /issues``; ``parent`` of ``""`` means top-level only."""
+
+    statuses: tuple[str, ...] = ()
+    agent: str | None = None
+    team: str | None = None
+    parent: str | None = None
+    label: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_issues(
+    conn: Connection, company_id: str, f: IssueFilters, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    c = t.issues.c
+    query = sa.select(t.issues).where(c.company_id == company_id)
+    if f.statuses:
+        query = query.where(c.status.in_(f.statuses))
+    if f.agent is not None:
+        query = query.where(c.assigned_agent_id == f.agent)
+    if f.team is not None:
+        query = query.where(c.assigned_team_id == f.team)
+    if f.parent == "":
+        query = query.where(c.parent_id.is_(None))
+    elif f.parent is not None:
+        query = query.where(c.parent_id == f.parent)
+    if f.label is not None:
+        query = query.where(
+            sa.exists().where(t.issue_labels.c.issue_id == c.id, t.issue_labels.c.label == f.label)
+        )
+    if f.since is not None:
+        query = query.where(c.created_at >= f.since)
+    if f.until is not None:
+        query = query.where(c.created_at < f.until)
+    return page(
+        conn,
+        query,
+        c.created_at,
+        c.id,
+        cursor=cursor,
+        limit=limit,
+        render=lambda rows: _issues_json(conn, rows),
+    )
+
+
+def _require_issue(conn: Connection, company_id: str, issue_id: str) -> None:
+    found = conn.execute(
+        sa.select(t.issues.c.id).where(
+            t.issues.c.id == issue_id, t.issues.c.company_id == company_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound("issue", issue_id)
+
+
+def list_comments(
+    conn: Connection, company_id: str, issue_id: str, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    _require_issue(conn, company_id, issue_id)
+    query = sa.select(t.comments).where(t.comments.c.issue_id == issue_id)
+    return page(
+        conn,
+        query,
+        t.comments.c.created_at,
+        t.comments.c.id,
+        cursor=cursor,
+        limit=limit,
+        render=lambda rows: [comment_json(r._mapping) for r in rows],
+    )
+
+
+def run_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "issueId": row.issue_id,
+        "agentId": row.agent_id,
+        "attempt": row.attempt,
+        "status": row.status,
+        "startedAt": fmt_time(row.started_at),
+        "endedAt": fmt_time(row.ended_at),
+        "leaseHistory": [],
+        "finalCheckpoint": row.final_checkpoint,
+        "cost": {
+            "usd": row.cost_micros / 1_000_000,
+            "inputTokens": row.input_tokens,
+            "outputTokens": row.output_tokens,
+        },
+        "exitReason": row.exit_reason,
+        "exitDetails": row.exit_details,
+        "workspaceUrl": row.workspace_url,
+    }
+
+
+def list_runs(
+    conn: Connection, company_id: str, issue_id: str, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    _require_issue(conn, company_id, issue_id)
+    query = sa.select(t.runs).where(t.runs.c.issue_id == issue_id)
+    return page(
+        conn,
+        query,
+        t.runs.c.started_at,
+        t.runs.c.id,
+        cursor=cursor,
+        limit=limit,
+        render=lambda rows: [run_json(r) for r in rows],
+    )
+
+
+def get_run(conn: Connection, company_id: str, issue_id: str, run_id: str) -> dict[str, Any]:
+    _require_issue(conn, company_id, issue_id)
+    row = conn.execute(
+        sa.select(t.runs).where(t.runs.c.id == run_id, t.runs.c.issue_id == issue_id)
+    ).first()
+    if row is None:
+        raise NotFound("run", run_id)
+    return run_json(row)
+
+
+def stored_outcome(conn: Connection, command_id: str) -> Outcome | None:
+    """The outcome a command answered with, once it has been applied or rejected."""
+    row = conn.execute(
+        sa.select(t.applied_commands).where(t.applied_commands.c.id == command_id)
+    ).first()
+    if row is None:
+        return None
+    return Outcome(row.id, row.status == "applied", row.http_status, row.body)
+
+
+def get_command(conn: Connection, company_id: str, command_id: str) -> dict[str, Any] | None:
+    """The stored outcome of an applied or rejected command, as ``GET /commands/{id}`` shows it."""
+    row = conn.execute(
+        sa.select(t.applied_commands).where(
+            t.applied_commands.c.id == command_id, t.applied_commands.c.company_id == company_id
+        )
+    ).first()
+    if row is None:
+        return None
+    key = "result" if row.status == "applied" else "error"
+    return {"id": row.id, "status": row.status, key: row.body}

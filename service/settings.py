@@ -1,0 +1,66 @@
+"""Configuration, from ``AGENTQ_*`` environment variables (and a ``.env`` file if present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Every knob agentq has. Nothing set = the embedded default (SQLite, in-process broker)."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTQ_", env_file=".env", extra="ignore")
+
+    #: TCP port of the HTTP API.
+    port: int = 3100
+    #: Interface the HTTP API binds to.
+    host: str = "127.0.0.1"
+    #: The operator token. Unset in the embedded mode: generated once, kept in ``data_dir``.
+    admin_token: str | None = None
+    #: SQLAlchemy URL; unset = a SQLite file in ``data_dir``. ``postgresql://`` is accepted.
+    database_url: str | None = None
+    #: RabbitMQ URL (``amqp://…``); unset = Dramatiq's in-process broker (embedded mode).
+    broker_url: str | None = None
+    #: Redis URL for command results; required with ``broker_url``.
+    redis_url: str | None = None
+    #: Where the embedded mode keeps its SQLite file and generated operator token.
+    data_dir: Path = Path(".agentq")
+    #: How long a write waits for its command's result before answering 202, in ms.
+    command_wait_ms: int = Field(default=10_000, ge=0, le=120_000)
+    #: Number of command shard queues; each is applied by one thread at a time.
+    command_shards: int = Field(default=8, ge=1, le=256)
+    #: Threads publishing to the broker per API process (pika is blocking).
+    publisher_threads: int = Field(default=8, ge=1, le=64)
+    #: How often the scheduler sweeps expired leases and dispatches, in seconds.
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+    #: Log level of every process.
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _distributed_needs_redis(self) -> Settings:
+        if self.broker_url and not self.redis_url:
+            raise ValueError("AGENTQ_BROKER_URL needs AGENTQ_REDIS_URL (where results go)")
+        return self
+
+    @property
+    def distributed(self) -> bool:
+        """True when commands cross processes (RabbitMQ + Redis), False when embedded."""
+        return bool(self.broker_url)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url or f"sqlite:///{self.data_dir / 'agentq.db'}"
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

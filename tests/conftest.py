@@ -1,0 +1,80 @@
+"""Shared fixtures: the real PostgreSQL, RabbitMQ and Redis, each run isolated.
+
+Every test run gets its own PostgreSQL database and RabbitMQ vhost, so runs never see
+each other's data. Under ``CI=true`` a missing service fails the run; locally the tests
+that need it are skipped with a message naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.procs import ServiceUrls
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+RABBIT_HOST, RABBIT_PORT = "127.0.0.1", 5672
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _require(name: str, host: str, port: int) -> None:
+    if _answers(host, port):
+        return
+    message = f"{name} is not answering on {host}:{port}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: services are required)", pytrace=False)
+    pytest.skip(f"{message}; start it to run this test")
+
+
+def _psql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def service_urls() -> Iterator[ServiceUrls]:
+    """A fresh database and vhost for this run (dropped at the end), after a migration."""
+    _require("PostgreSQL", PG_HOST, PG_PORT)
+    _require("RabbitMQ", RABBIT_HOST, RABBIT_PORT)
+    _require("Redis", REDIS_HOST, REDIS_PORT)
+    run = uuid.uuid4().hex[:10]
+    database, vhost = f"agentq_test_{run}", f"agentq_test_{run}"
+    _psql(f'CREATE DATABASE "{database}"')
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    urls = ServiceUrls(
+        database_url=f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{database}",
+        broker_url=f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{vhost}",
+        redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{int(run[:4], 16) % 15 + 1}",
+    )
+    from service.migrate import upgrade
+    from service.settings import Settings
+
+    upgrade(Settings(database_url=urls.database_url))
+    try:
+        yield urls
+    finally:
+        _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        _rabbitmqctl("delete_vhost", vhost)

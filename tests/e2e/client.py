@@ -1,0 +1,96 @@
+"""A small HTTP client for the end-to-end tests: the calls a user makes, nothing hidden."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+class Api:
+    """An httpx client on a running stack, with helpers that build a company to test in."""
+
+    def __init__(self, base_url: str, operator_token: str) -> None:
+        self.base_url = base_url
+        self.operator_token = operator_token
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        json: Any = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, path, json=json, headers=headers, **kwargs)
+
+    def operator(self, method: str, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.call(method, path, self.operator_token, json, **kw)
+
+    def new_company(self, name: str = "Acme") -> Company:
+        company = self.operator("POST", "/v1/companies", {"name": name})
+        assert company.status_code == 201, company.text
+        cid = company.json()["id"]
+        token = self.operator("POST", f"/v1/companies/{cid}/tokens", {"role": "admin"})
+        assert token.status_code == 201, token.text
+        return Company(self, cid, token.json()["token"])
+
+
+@dataclass
+class Company:
+    """A company with its admin token; ``call`` speaks for that admin by default."""
+
+    api: Api
+    id: str
+    token: str
+
+    @property
+    def prefix(self) -> str:
+        return f"/v1/companies/{self.id}"
+
+    def call(
+        self, method: str, path: str, json: Any = None, *, token: str | None = "", **kw: Any
+    ) -> httpx.Response:
+        return self.api.call(method, self.prefix + path, self.token if token == "" else token,
+                             json, **kw)
+
+    def ok(self, method: str, path: str, json: Any = None, status: int = 200, **kw: Any) -> Any:
+        response = self.call(method, path, json, **kw)
+        assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    def agent(self, name: str = "writer", **fields: Any) -> dict[str, Any]:
+        return self.ok("POST", "/agents", {"name": name, **fields}, status=201)  # type: ignore[no-any-return]
+
+    def team(self, name: str = "core") -> dict[str, Any]:
+        return self.ok("POST", "/teams", {"name": name}, status=201)  # type: ignore[no-any-return]
+
+    def issue(self, title: str = "Write the hero copy", **fields: Any) -> dict[str, Any]:
+        return self.ok("POST", "/issues", {"title": title, **fields}, status=201)  # type: ignore[no-any-return]
+
+    def agent_token(self, agent_id: str) -> str:
+        body = self.ok("POST", "/tokens", {"role": "agent", "agentId": agent_id}, status=201)
+        return str(body["token"])
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status and code."""
+    assert response.status_code == status, f"{response.status_code} {response.text}"
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert body["status"] == status
+    assert body["type"] == f"https://agentq.dev/problems/{code}"
+    assert body["title"] and body["detail"]
+    return body

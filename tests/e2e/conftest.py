@@ -1,0 +1,32 @@
+"""The end-to-end suite runs over HTTP against both stacks: embedded and distributed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.procs import ServiceUrls
+from tests.e2e.client import Api
+from tests.procs import Stack, start_distributed, start_embedded
+
+
+@pytest.fixture(scope="session", params=["embedded", "distributed"])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    log_dir: Path = tmp_path_factory.mktemp(request.param)
+    if request.param == "embedded":
+        running = start_embedded(log_dir)
+    else:
+        urls: ServiceUrls = request.getfixturevalue("service_urls")
+        running = start_distributed(urls.env(), log_dir)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def api(stack: Stack) -> Iterator[Api]:
+    with Api(stack.base_url, stack.admin_token) as client:
+        yield client

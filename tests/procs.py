@@ -1,0 +1,144 @@
+"""Starting agentq's own processes for tests: the embedded API, or the distributed stack."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_TOKEN = "aq_op_test_operator_token"
+
+
+@dataclass(frozen=True)
+class ServiceUrls:
+    """Where this test run's own database, vhost and Redis database are."""
+
+    database_url: str
+    broker_url: str
+    redis_url: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AGENTQ_DATABASE_URL": self.database_url,
+            "AGENTQ_BROKER_URL": self.broker_url,
+            "AGENTQ_REDIS_URL": self.redis_url,
+        }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Process:
+    """One agentq process with its log file."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Process:
+    log = log_dir / f"{name}.log"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTQ_")}
+    full_env.update(env)
+    with log.open("wb") as handle:  # the child keeps its own descriptor
+        popen = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=full_env, stdout=handle, stderr=subprocess.STDOUT
+        )
+    return Process(name, popen, log)
+
+
+@dataclass
+class Stack:
+    """A running agentq: where its API is and how to stop it."""
+
+    kind: str
+    base_url: str
+    admin_token: str
+    env: dict[str, str]
+    log_dir: Path
+    processes: list[Process] = field(default_factory=list)
+
+    def wait_healthy(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for p in self.processes:
+                if p.popen.poll() is not None:
+                    raise RuntimeError(f"{p.name} exited early:\n{p.tail()}")
+            try:
+                if httpx.get(self.base_url + "/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        logs = "\n".join(f"--- {p.name}\n{p.tail()}" for p in self.processes)
+        raise RuntimeError(f"{self.kind} stack not ready in {timeout_s}s\n{logs}")
+
+    def stop(self) -> None:
+        for p in reversed(self.processes):
+            p.stop()
+
+    def start_worker(self, name: str = "worker-commands") -> Process:
+        proc = spawn(name, ["-m", "workers", "commands"], self.env, self.log_dir)
+        self.processes.append(proc)
+        return proc
+
+
+def start_embedded(log_dir: Path) -> Stack:
+    port = free_port()
+    env = {
+        "AGENTQ_PORT": str(port),
+        "AGENTQ_ADMIN_TOKEN": ADMIN_TOKEN,
+        "AGENTQ_DATA_DIR": str(log_dir / "data"),
+        "AGENTQ_LOG_LEVEL": "WARNING",
+    }
+    stack = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
+    stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
+    stack.wait_healthy()
+    return stack
+
+
+def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Stack:
+    port = free_port()
+    env = {
+        **service_env,
+        "AGENTQ_PORT": str(port),
+        "AGENTQ_ADMIN_TOKEN": ADMIN_TOKEN,
+        "AGENTQ_LOG_LEVEL": "WARNING",
+    }
+    stack = Stack("distributed", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
+    release = subprocess.run(
+        [sys.executable, "-m", "service.migrate"], cwd=ROOT, env={**os.environ, **env},
+        capture_output=True, timeout=120,
+    )
+    if release.returncode != 0:
+        raise RuntimeError(release.stderr.decode(errors="replace"))
+    stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
+    for i in range(workers):
+        stack.start_worker(f"worker-commands-{i}")
+    stack.wait_healthy()
+    return stack

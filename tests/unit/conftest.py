@@ -1,0 +1,1 @@
+"""Unit tests of the pure ``domain`` package: no I/O, no clock, no services."""

@@ -1,0 +1,1 @@
+"""Dramatiq pools. Actors are thin: decode the message, call the same code the tests call."""

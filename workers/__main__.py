@@ -1,0 +1,68 @@
+"""``python -m workers commands``: run a Dramatiq pool as its own process (distributed mode)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from dramatiq import Worker
+
+from service.db.engine import make_engine
+from service.pipeline import Applier
+from service.results import RedisResultPublisher
+from service.settings import get_settings
+from workers.broker import make_broker
+from workers.commands import declare_command_actors, queue_name, runtime
+
+log = logging.getLogger("agentq.workers")
+
+
+def run_commands_pool() -> None:
+    """Consume every command shard, one message per shard at a time (prefetch 1, ack after
+    commit). A second process stands by on each shard (single-active-consumer)."""
+    settings = get_settings()
+    if not settings.distributed or not settings.redis_url:
+        raise SystemExit("the commands pool runs in distributed mode: set AGENTQ_BROKER_URL and AGENTQ_REDIS_URL")
+    engine = make_engine(settings, pool_size=settings.command_shards)
+    broker = make_broker(settings)
+    declare_command_actors(broker, settings.command_shards)
+    runtime.applier = Applier(engine, RedisResultPublisher(settings.redis_url))
+    queues = {queue_name(i) for i in range(settings.command_shards)}
+    worker = Worker(broker, queues=queues, worker_threads=settings.command_shards)
+    # One unacked message per shard queue: the next command of a shard is not even
+    # fetched before the previous one is committed and acked.
+    worker.queue_prefetch = 1
+    _run_until_signalled(worker, "commands")
+    engine.dispose()
+
+
+def _run_until_signalled(worker: Worker, pool: str) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.start()
+    log.info("agentq %s pool started", pool, extra={"action": "pool_started"})
+    stop.wait()
+    log.info("agentq %s pool stopping", pool, extra={"action": "pool_stopping"})
+    worker.stop()
+    worker.broker.close()
+
+
+POOLS = {"commands": run_commands_pool}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m workers")
+    parser.add_argument("pool", choices=sorted(POOLS))
+    args = parser.parse_args()
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    POOLS[args.pool]()
+
+
+if __name__ == "__main__":
+    main()

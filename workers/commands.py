@@ -1,0 +1,71 @@
+"""The commands pool: N shard queues, each applied one message at a time, in order."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import dramatiq
+from dramatiq.broker import Broker
+
+from service.envelope import Envelope, decode, encode
+from service.pipeline import Applier
+from workers.broker import COMMAND_QUEUE_PREFIX
+
+__all__ = ["CommandBus", "declare_command_actors", "shard_for"]
+
+
+def shard_for(key: str, shards: int) -> int:
+    """The shard of an entity: stable across processes and restarts."""
+    return zlib.crc32(key.encode()) % shards
+
+
+def queue_name(shard: int) -> str:
+    return f"{COMMAND_QUEUE_PREFIX}{shard}"
+
+
+class _Runtime:
+    """The applier of this process; set only in processes that run the commands pool."""
+
+    applier: Applier | None = None
+
+
+runtime = _Runtime()
+
+
+def _apply(message: dict[str, Any]) -> None:
+    if runtime.applier is None:
+        raise RuntimeError("this process does not apply commands")
+    runtime.applier.apply(decode(message))
+
+
+def declare_command_actors(broker: Broker, shards: int) -> list[dramatiq.Actor[Any, Any]]:
+    """One actor per shard queue. No Dramatiq retries: a retry would requeue a command
+    behind later commands of the same issue; ``Applier`` retries in place instead."""
+    return [
+        dramatiq.actor(
+            _apply,
+            broker=broker,
+            actor_name=f"apply_command_{i}",
+            queue_name=queue_name(i),
+            max_retries=0,
+        )
+        for i in range(shards)
+    ]
+
+
+class CommandBus:
+    """Publishes envelopes to their shard (blocking: call it from a thread, not the loop)."""
+
+    def __init__(self, actors: list[dramatiq.Actor[Any, Any]]) -> None:
+        self.actors = actors
+
+    def publish(self, env: Envelope) -> None:
+        shard = shard_for(env.command.shard_key, len(self.actors))
+        self.actors[shard].send(encode(env))
+
+    def ping(self) -> None:
+        """Raise if the broker does not answer (the in-process stub always does)."""
+        connection = getattr(self.actors[0].broker, "connection", None)
+        if connection is not None:
+            connection.process_data_events(time_limit=0)
