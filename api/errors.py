@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.io import json_response, problem_response
@@ -63,7 +64,7 @@ def server_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return problem_response("internal_error", "an unexpected error; it has been logged")
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: domain_error,
     HTTPException: http_error,
     SQLAlchemyError: database_error,

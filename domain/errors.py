@@ -126,4 +126,3 @@ class PreconditionFailed(DomainError):
 
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
-

@@ -57,7 +57,7 @@ def page(
     rows = rows[:limit]
     last = rows[-1] if rows else None
     next_cursor = (
-        encode_cursor(last._mapping[created_at.key], last._mapping[ident.key])
+        encode_cursor(last._mapping[str(created_at.key)], last._mapping[str(ident.key)])
         if more and last is not None
         else None
     )

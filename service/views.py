@@ -62,11 +62,11 @@ def issue_json(issue: Issue, blocked_by: Iterable[str] = ()) -> dict[str, Any]:
     }
 
 
-def company_json(row: Mapping[str, Any]) -> dict[str, Any]:
+def company_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {"id": row["id"], "name": row["name"], "createdAt": fmt_time(row["created_at"])}
 
 
-def team_json(row: Mapping[str, Any]) -> dict[str, Any]:
+def team_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "companyId": row["company_id"],
@@ -75,7 +75,7 @@ def team_json(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def agent_json(row: Mapping[str, Any], team_ids: Iterable[str], active_runs: int) -> dict[str, Any]:
+def agent_json(row: Mapping[Any, Any], team_ids: Iterable[str], active_runs: int) -> dict[str, Any]:
     return {
         "id": row["id"],
         "companyId": row["company_id"],
@@ -89,7 +89,7 @@ def agent_json(row: Mapping[str, Any], team_ids: Iterable[str], active_runs: int
     }
 
 
-def comment_json(row: Mapping[str, Any]) -> dict[str, Any]:
+def comment_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "issueId": row["issue_id"],
@@ -99,7 +99,7 @@ def comment_json(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def token_json(row: Mapping[str, Any]) -> dict[str, Any]:
+def token_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "companyId": row["company_id"],

@@ -132,8 +132,12 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
     }
     stack = Stack("distributed", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     release = subprocess.run(
-        [sys.executable, "-m", "service.migrate"], cwd=ROOT, env={**os.environ, **env},
-        capture_output=True, timeout=120,
+        [sys.executable, "-m", "service.migrate"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=False,
+        capture_output=True,
+        timeout=120,
     )
     if release.returncode != 0:
         raise RuntimeError(release.stderr.decode(errors="replace"))

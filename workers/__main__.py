@@ -24,7 +24,9 @@ def run_commands_pool() -> None:
     commit). A second process stands by on each shard (single-active-consumer)."""
     settings = get_settings()
     if not settings.distributed or not settings.redis_url:
-        raise SystemExit("the commands pool runs in distributed mode: set AGENTQ_BROKER_URL and AGENTQ_REDIS_URL")
+        raise SystemExit(
+            "the commands pool runs in distributed mode: set AGENTQ_BROKER_URL and AGENTQ_REDIS_URL"
+        )
     engine = make_engine(settings, pool_size=settings.command_shards)
     broker = make_broker(settings)
     declare_command_actors(broker, settings.command_shards)

@@ -23,7 +23,7 @@ class AgentqRabbitmqBroker(RabbitmqBroker):
     """
 
     def _build_queue_arguments(self, queue_name: str) -> dict[str, Any]:
-        arguments: dict[str, Any] = super()._build_queue_arguments(queue_name)
+        arguments: dict[str, Any] = super()._build_queue_arguments(queue_name)  # type: ignore[no-untyped-call]
         if queue_name.startswith(COMMAND_QUEUE_PREFIX):
             arguments["x-single-active-consumer"] = True
         return arguments

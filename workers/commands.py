@@ -44,12 +44,11 @@ def declare_command_actors(broker: Broker, shards: int) -> list[dramatiq.Actor[A
     behind later commands of the same issue; ``Applier`` retries in place instead."""
     return [
         dramatiq.actor(
-            _apply,
             broker=broker,
             actor_name=f"apply_command_{i}",
             queue_name=queue_name(i),
             max_retries=0,
-        )
+        )(_apply)
         for i in range(shards)
     ]
 

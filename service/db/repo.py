@@ -180,7 +180,7 @@ def agent_loads(
     if for_update:
         query = query.with_for_update()
     rows = conn.execute(query).all()
-    loads = dict(
+    loads: dict[str, int] = dict(
         conn.execute(
             sa.select(t.issues.c.assigned_agent_id, sa.func.count())
             .where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,12 +63,15 @@ class Company:
     def call(
         self, method: str, path: str, json: Any = None, *, token: str | None = "", **kw: Any
     ) -> httpx.Response:
-        return self.api.call(method, self.prefix + path, self.token if token == "" else token,
-                             json, **kw)
+        return self.api.call(
+            method, self.prefix + path, self.token if token == "" else token, json, **kw
+        )
 
     def ok(self, method: str, path: str, json: Any = None, status: int = 200, **kw: Any) -> Any:
         response = self.call(method, path, json, **kw)
-        assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
+        assert response.status_code == status, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
         return response.json() if response.content else None
 
     def agent(self, name: str = "writer", **fields: Any) -> dict[str, Any]:
@@ -94,3 +98,44 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert body["type"] == f"https://agentq.dev/problems/{code}"
     assert body["title"] and body["detail"]
     return body
+
+
+def assert_invalid(response: httpx.Response, *fields: str | int) -> list[dict[str, Any]]:
+    """A 422 ``invalid_request`` whose ``errors`` name each of ``fields`` somewhere in a loc."""
+    body = assert_problem(response, 422, "invalid_request")
+    errors: list[dict[str, Any]] = body["errors"]
+    assert isinstance(errors, list) and errors, body
+    for error in errors:
+        assert isinstance(error["loc"], list), error
+        assert isinstance(error["msg"], str) and error["msg"], error
+    for field in fields:
+        assert any(field in error["loc"] for error in errors), (field, errors)
+    return errors
+
+
+def walk(company: Company, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated list, following ``nextCursor`` until ``hasMore`` is false."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(1000):
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        page = company.ok("GET", path, params=query)
+        items.extend(page["data"])
+        if not page["hasMore"]:
+            assert page["nextCursor"] is None, page
+            return items
+        assert page["nextCursor"], page
+        cursor = page["nextCursor"]
+    raise AssertionError(f"{path} never stopped paginating")
+
+
+def poll_command(company: Company, location: str, timeout_s: float = 10) -> dict[str, Any]:
+    """GET a command's Location until it is no longer ``accepted`` (bounded polling)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = company.api.call("GET", location, company.token)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] != "accepted" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.procs import ServiceUrls
 from tests.e2e.client import Api
-from tests.procs import Stack, start_distributed, start_embedded
+from tests.procs import ServiceUrls, Stack, start_distributed, start_embedded
 
 
 @pytest.fixture(scope="session", params=["embedded", "distributed"])
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     log_dir: Path = tmp_path_factory.mktemp(request.param)
     if request.param == "embedded":
         running = start_embedded(log_dir)

@@ -1,0 +1,113 @@
+"""Nothing accepted is lost, nothing is applied twice (DESIGN.md rule 2), on RabbitMQ."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from domain import commands as c
+from service.db import tables as t
+from service.envelope import Envelope
+from service.ids import new_id
+from service.pipeline import Applier
+from service.settings import Settings
+from tests.integration.conftest import Apply, count
+from tests.procs import Stack, spawn
+from workers.broker import make_broker
+from workers.commands import CommandBus, declare_command_actors
+
+
+def _bus(settings: Settings) -> CommandBus:
+    broker = make_broker(settings)
+    return CommandBus(declare_command_actors(broker, settings.command_shards))
+
+
+def _wait_applied(engine: Engine, command_id: str, timeout_s: float = 30) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.applied_commands).where(t.applied_commands.c.id == command_id)
+            ).first()
+        if row is not None:
+            return row
+        time.sleep(0.1)
+    raise AssertionError(f"{command_id} was not applied within {timeout_s}s")
+
+
+def _envelope(company: str, command: Any) -> Envelope:
+    return Envelope(new_id("cmd"), company, "user:test", command, 201)
+
+
+def test_a_command_published_while_no_worker_runs_is_applied_once_by_a_worker_started_later(
+    settings: Settings, engine: Engine, company: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in _stack_env(settings).items()}
+    first = spawn("worker-a", ["-m", "workers", "commands"], env, tmp_path)
+    time.sleep(1.5)  # let it declare the queues and start consuming
+    first.stop()
+    assert first.popen.returncode == 0, first.tail()
+
+    bus = _bus(settings)
+    issue_id = new_id("iss")
+    envelope = _envelope(company, c.CreateIssue(issue_id, "published while no worker runs"))
+    bus.publish(envelope)
+    bus.actors[0].broker.close()
+    time.sleep(1.0)
+    assert count(engine, sa.select(t.issues).where(t.issues.c.id == issue_id)) == 0
+
+    second = spawn("worker-b", ["-m", "workers", "commands"], env, tmp_path)
+    try:
+        row = _wait_applied(engine, envelope.command_id)
+    finally:
+        second.stop()
+    assert row.status == "applied" and row.http_status == 201
+    assert count(engine, sa.select(t.issues).where(t.issues.c.id == issue_id)) == 1
+    assert count(engine, sa.select(t.activity).where(t.activity.c.issue_id == issue_id)) == 1
+
+
+def test_a_redelivered_command_is_applied_once_and_answers_the_same(
+    settings: Settings,
+    engine: Engine,
+    company: str,
+    apply: Apply,
+    applier: Applier,
+    distributed: Stack,
+) -> None:
+    issue_id = new_id("iss")
+    assert apply(c.CreateIssue(issue_id, "redelivery"), company).applied
+    agent_id = new_id("agt")
+    assert apply(c.CreateAgent(agent_id, "writer"), company).applied
+    envelope = Envelope(new_id("cmd"), company, "user:test", c.AssignIssue(issue_id, agent_id))
+
+    bus = _bus(settings)
+    for _ in range(3):  # the broker hands the same message over again
+        bus.publish(envelope)
+    bus.actors[0].broker.close()
+    first = _wait_applied(engine, envelope.command_id)
+    time.sleep(1.0)  # give the copies time to be (not) applied
+
+    replayed = applier.apply(envelope)  # a late copy, applied here
+    with engine.connect() as conn:
+        issue = conn.execute(sa.select(t.issues).where(t.issues.c.id == issue_id)).one()
+        entries = conn.execute(
+            sa.select(t.activity.c.type).where(t.activity.c.issue_id == issue_id)
+        ).scalars().all()
+    assert issue.status == "assigned" and issue.version == 2
+    assert sorted(entries) == ["issue.assigned", "issue.created"]
+    assert first.status == "applied"
+    assert replayed.applied and replayed.http_status == first.http_status
+    assert replayed.body == first.body
+
+
+def _stack_env(settings: Settings) -> dict[str, str]:
+    return {
+        "AGENTQ_DATABASE_URL": settings.database_url or "",
+        "AGENTQ_BROKER_URL": settings.broker_url or "",
+        "AGENTQ_REDIS_URL": settings.redis_url or "",
+        "AGENTQ_LOG_LEVEL": "WARNING",
+    }
