@@ -19,8 +19,8 @@ run: $(STAMP)
 	$(BIN)/python -m api
 
 ## Run the distributed stack (needs AGENTQ_DATABASE_URL, AGENTQ_BROKER_URL, AGENTQ_REDIS_URL).
-run-distributed: $(STAMP)
-	$(BIN)/honcho start -f Procfile
+run-distributed: migrate
+	$(BIN)/honcho start -f Procfile web worker-commands
 
 migrate: $(STAMP)
 	$(BIN)/python -m service.migrate

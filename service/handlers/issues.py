@@ -91,11 +91,13 @@ def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
     if cmd.to_team_id is not None:
         ctx.require(t.teams, cmd.to_team_id, ["toTeamId"], "team")
     team = cmd.to_team_id or issue.assigned_team_id
+    # A blocked issue waits in its team's queue: never dispatched until unblocked.
+    dispatchable = to_agent is None and not repo.blocked_by(ctx.conn, [issue.id])
     decision = rules.reassign_issue(
         issue,
         to_agent=to_agent,
         to_team_id=cmd.to_team_id,
-        team_agents=_team_agents(ctx, team) if to_agent is None else [],
+        team_agents=_team_agents(ctx, team) if dispatchable else [],
         now=ctx.now,
         actor=ctx.actor,
         reason=cmd.reason,
