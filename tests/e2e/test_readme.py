@@ -21,7 +21,12 @@ def test_the_readme_walkthrough_runs_as_printed(stack: Stack) -> None:
     env = {**os.environ, "AQ": stack.base_url, "AGENTQ_ADMIN_TOKEN": stack.admin_token}
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", _walkthrough()],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

@@ -45,9 +45,7 @@ def apply(applier: Applier) -> Apply:
     """``apply(command, company_id=…)``: one command through the real pipeline, here."""
 
     def run(command: Any, company_id: str | None = None, **env: Any) -> Outcome:
-        return applier.apply(
-            Envelope(new_id("cmd"), company_id, "user:test", command, **env)
-        )
+        return applier.apply(Envelope(new_id("cmd"), company_id, "user:test", command, **env))
 
     return run
 
@@ -61,11 +59,15 @@ def company(apply: Apply) -> str:
 
 def count(engine: Engine, query: sa.Select[Any]) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+        )
 
 
 @pytest.fixture(scope="module")
-def distributed(service_urls: ServiceUrls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def distributed(
+    service_urls: ServiceUrls, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """The distributed stack (API + two commands workers) for this module."""
     log_dir: Path = tmp_path_factory.mktemp("distributed")
     stack = start_distributed(service_urls.env(), log_dir, workers=2)

@@ -94,9 +94,11 @@ def test_a_redelivered_command_is_applied_once_and_answers_the_same(
     replayed = applier.apply(envelope)  # a late copy, applied here
     with engine.connect() as conn:
         issue = conn.execute(sa.select(t.issues).where(t.issues.c.id == issue_id)).one()
-        entries = conn.execute(
-            sa.select(t.activity.c.type).where(t.activity.c.issue_id == issue_id)
-        ).scalars().all()
+        entries = (
+            conn.execute(sa.select(t.activity.c.type).where(t.activity.c.issue_id == issue_id))
+            .scalars()
+            .all()
+        )
     assert issue.status == "assigned" and issue.version == 2
     assert sorted(entries) == ["issue.assigned", "issue.created"]
     assert first.status == "applied"

@@ -3,6 +3,7 @@ on the distributed stack with two commands workers competing for the shards."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -19,7 +20,13 @@ from tests.e2e.client import Api, Company
 from tests.procs import Stack
 
 #: Activity types that change an issue's version (a comment does not).
-VERSIONED = {"issue.created", "issue.assigned", "issue.reassigned", "issue.cancelled", "issue.updated"}
+VERSIONED = {
+    "issue.created",
+    "issue.assigned",
+    "issue.reassigned",
+    "issue.cancelled",
+    "issue.updated",
+}
 
 
 def _company(stack: Stack) -> tuple[Api, Company]:
@@ -27,7 +34,9 @@ def _company(stack: Stack) -> tuple[Api, Company]:
     return api, api.new_company()
 
 
-def _wait_commands(acme: Company, command_ids: list[str], timeout_s: float = 60) -> list[dict[str, Any]]:
+def _wait_commands(
+    acme: Company, command_ids: list[str], timeout_s: float = 60
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     done: dict[str, dict[str, Any]] = {}
     while len(done) < len(command_ids) and time.monotonic() < deadline:
@@ -50,7 +59,9 @@ def test_commands_for_one_issue_are_applied_in_the_order_they_were_accepted(
         command_ids = []
         for i in range(40):
             accepted = acme.call(
-                "PATCH", f"/issues/{issue['id']}", {"title": f"edit {i}"},
+                "PATCH",
+                f"/issues/{issue['id']}",
+                {"title": f"edit {i}"},
                 headers={"Prefer": "respond-async"},
             )
             assert accepted.status_code == 202, accepted.text
@@ -61,11 +72,18 @@ def test_commands_for_one_issue_are_applied_in_the_order_they_were_accepted(
         assert acme.ok("GET", f"/issues/{issue['id']}")["title"] == "edit 39"
 
 
-def _fire(acme: Company, issue_id: str, agents: list[str], team: str, seed: int,
-          log: list[tuple[str, int, Any]]) -> None:
+def _fire(
+    acme: Company,
+    issue_id: str,
+    agents: list[str],
+    team: str,
+    seed: int,
+    log: list[tuple[str, int, Any]],
+) -> None:
     rng = random.Random(seed)
-    client = httpx.Client(base_url=acme.api.base_url, timeout=60,
-                          headers={"Authorization": f"Bearer {acme.token}"})
+    client = httpx.Client(
+        base_url=acme.api.base_url, timeout=60, headers={"Authorization": f"Bearer {acme.token}"}
+    )
     path = f"{acme.prefix}/issues/{issue_id}"
     with client:
         for _ in range(6):
@@ -110,13 +128,14 @@ def test_fifty_concurrent_clients_leave_a_valid_contiguous_history_with_no_lost_
 
     with engine.connect() as conn:
         entries = conn.execute(
-            sa.select(t.activity).where(t.activity.c.issue_id == issue["id"])
+            sa.select(t.activity)
+            .where(t.activity.c.issue_id == issue["id"])
             .order_by(t.activity.c.version, t.activity.c.at)
         ).all()
     history = [e for e in entries if e.type in VERSIONED]
     assert [e.version for e in history] == list(range(1, final["version"] + 1))
     assert history[0].from_status is None and history[0].to_status == "queued"
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after.from_status == before.to_status, (before, after)
         if after.type != "issue.updated":
             moved = (IssueStatus(after.from_status), IssueStatus(after.to_status))
