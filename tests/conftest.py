@@ -78,3 +78,19 @@ def service_urls() -> Iterator[ServiceUrls]:
     finally:
         _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def own_vhost_urls(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
+    """The run's database and Redis with a vhost of its own: no other worker consumes there."""
+    vhost = f"agentq_test_{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    try:
+        yield ServiceUrls(
+            database_url=service_urls.database_url,
+            broker_url=f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{vhost}",
+            redis_url=service_urls.redis_url,
+        )
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)

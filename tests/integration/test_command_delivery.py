@@ -16,7 +16,7 @@ from service.ids import new_id
 from service.pipeline import Applier
 from service.settings import Settings
 from tests.integration.conftest import Apply, count
-from tests.procs import Stack, spawn
+from tests.procs import ServiceUrls, Stack, spawn
 from workers.broker import make_broker
 from workers.commands import CommandBus, declare_command_actors
 
@@ -44,9 +44,14 @@ def _envelope(company: str, command: Any) -> Envelope:
 
 
 def test_a_command_published_while_no_worker_runs_is_applied_once_by_a_worker_started_later(
-    settings: Settings, engine: Engine, company: str, tmp_path: Path
+    own_vhost_urls: ServiceUrls, engine: Engine, company: str, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in _stack_env(settings).items()}
+    settings = Settings(
+        database_url=own_vhost_urls.database_url,
+        broker_url=own_vhost_urls.broker_url,
+        redis_url=own_vhost_urls.redis_url,
+    )
+    env = _stack_env(settings)
     first = spawn("worker-a", ["-m", "workers", "commands"], env, tmp_path)
     time.sleep(1.5)  # let it declare the queues and start consuming
     first.stop()
