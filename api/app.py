@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
-from api.routes import issues, ops, org
+from api.routes import issues, ops, org, runs
 from api.services import Services
 from service.db.engine import make_engine
 from service.migrate import upgrade
@@ -21,6 +22,7 @@ from service.results import MemoryResults, RedisResults, ResultWaiter
 from service.settings import Settings, get_settings
 from workers.broker import make_broker
 from workers.commands import CommandBus, declare_command_actors, runtime
+from workers.scheduler import Scheduler
 
 __all__ = ["admin_token", "create_app"]
 
@@ -58,15 +60,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
     results: ResultWaiter
     worker: Worker | None = None
+    scheduler: Scheduler | None = None
+    stop_scheduler = threading.Event()
     if settings.distributed:
         assert settings.redis_url is not None
         results = RedisResults(settings.redis_url)
     else:
         memory = MemoryResults()
         results = memory
-        runtime.applier = Applier(engine, memory.publish)
+        runtime.applier = Applier(engine, memory.publish, enqueue=bus.publish)
         # SQLite has one writer: one thread applies every shard, in order.
         worker = Worker(broker, worker_threads=1)
+        scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s)
     svc = Services(
         settings=settings,
         engine=engine,
@@ -82,9 +87,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await results.start()
         if worker is not None:
             worker.start()
+        if scheduler is not None:
+            threading.Thread(
+                target=scheduler.run, args=(stop_scheduler,), name="scheduler", daemon=True
+            ).start()
         app.state.services = svc
 
     async def shutdown(_: Litestar) -> None:
+        stop_scheduler.set()
         if worker is not None:
             worker.stop()
         await results.stop()
@@ -92,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine.dispose()
 
     return Litestar(
-        route_handlers=[*org.ROUTES, *issues.ROUTES, *ops.ROUTES],
+        route_handlers=[*org.ROUTES, *issues.ROUTES, *runs.ROUTES, *ops.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[startup],
         on_shutdown=[shutdown],

@@ -161,10 +161,11 @@ async def submit(
     status: int = 200,
     command_id: str | None = None,
     creates_company: bool = False,
+    idempotent: bool = True,
 ) -> Response[Any]:
     """Enqueue ``command`` and answer with its outcome, or 202 when asked to or out of time."""
     svc = services(request)
-    idem = _idempotency(request, company_id, data)
+    idem = _idempotency(request, company_id, data) if idempotent else None
     env = Envelope(
         command_id=command_id or new_id("cmd"),
         company_id=company_id,

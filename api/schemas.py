@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -13,11 +13,17 @@ __all__ = [
     "AgentPatch",
     "AssignBody",
     "CancelBody",
+    "CheckpointBody",
+    "ClaimBody",
     "CommentCreate",
     "CompanyCreate",
+    "CompleteBody",
+    "FailBody",
+    "HandoffBody",
     "IssueCreate",
     "IssuePatch",
     "ReassignBody",
+    "ReviewBody",
     "TeamCreate",
     "TokenCreate",
 ]
@@ -138,3 +144,42 @@ class ReassignBody(Body):
 class CommentCreate(Body):
     text: Annotated[str, Field(min_length=1, max_length=20_000)]
     author: Annotated[str, Field(pattern=r"^(user:[^\s].{0,99}|agent:agt_[0-9a-z]{1,36})$")]
+
+
+LeaseToken = Annotated[str, Field(min_length=1, max_length=100)]
+WorkspaceUrl = Annotated[str, Field(max_length=2000, pattern=r"^https?://")]
+
+
+class ClaimBody(Body):
+    wait_seconds: Annotated[int, Field(ge=0, le=30, strict=True)] = 0
+    lease_seconds: Annotated[int, Field(ge=10, le=3600, strict=True)] = 60
+
+
+class CheckpointBody(Body):
+    lease_token: LeaseToken
+    progress: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
+    workspace_url: WorkspaceUrl | None = None
+
+
+class CompleteBody(Body):
+    lease_token: LeaseToken
+    result: dict[str, Any] | None = None
+    workspace_url: WorkspaceUrl | None = None
+
+
+class FailBody(Body):
+    lease_token: LeaseToken
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    details: dict[str, Any] | None = None
+    retryable: Annotated[bool, Field(strict=True)] = False
+
+
+class HandoffBody(Body):
+    lease_token: LeaseToken
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ReviewBody(Body):
+    decision: Literal["accept", "reject"]
+    comment: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None

@@ -9,18 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 __all__ = [
     "AssignIssue",
     "CancelIssue",
+    "ClaimWork",
     "Command",
+    "CompleteRun",
     "CreateAgent",
     "CreateCompany",
     "CreateIssue",
     "CreateTeam",
     "CreateToken",
+    "DispatchIssue",
+    "ExpireLease",
+    "FailRun",
+    "HandoffRun",
     "PostComment",
     "ReassignIssue",
+    "RecordCheckpoint",
+    "ReviewIssue",
     "RevokeToken",
     "UpdateAgent",
     "UpdateIssue",
@@ -180,6 +189,114 @@ class PostComment:
         return self.issue_id
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimWork:
+    """An agent asks for its next issue. Applied on the agent's shard; the issue's row lock
+    (taken with SKIP LOCKED) serializes it with the issue's own commands."""
+
+    agent_id: str
+    run_id: str
+    lease_seconds: int = 60
+    acting_agent_id: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.agent_id
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCheckpoint:
+    issue_id: str
+    run_id: str
+    lease_token: str
+    acting_agent_id: str | None = None
+    fields_set: frozenset[str] = field(default_factory=frozenset)
+    progress: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
+    workspace_url: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteRun:
+    issue_id: str
+    run_id: str
+    lease_token: str
+    acting_agent_id: str | None = None
+    result: dict[str, Any] | None = None
+    workspace_url: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class FailRun:
+    issue_id: str
+    run_id: str
+    lease_token: str
+    reason: str
+    acting_agent_id: str | None = None
+    details: dict[str, Any] | None = None
+    retryable: bool = False
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRun:
+    issue_id: str
+    run_id: str
+    lease_token: str
+    reason: str
+    acting_agent_id: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewIssue:
+    issue_id: str
+    accept: bool
+    comment_id: str
+    comment: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireLease:
+    """The sweep saw ``lease_token`` past its expiry; applied only if it still is."""
+
+    issue_id: str
+    lease_token: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchIssue:
+    """Give a queued issue to an agent if one is available (its team's, or its waiting agent)."""
+
+    issue_id: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
 Command = (
     CreateCompany
     | CreateToken
@@ -193,4 +310,12 @@ Command = (
     | CancelIssue
     | ReassignIssue
     | PostComment
+    | ClaimWork
+    | RecordCheckpoint
+    | CompleteRun
+    | FailRun
+    | HandoffRun
+    | ReviewIssue
+    | ExpireLease
+    | DispatchIssue
 )

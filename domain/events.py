@@ -12,8 +12,15 @@ __all__ = [
     "IssueAssigned",
     "IssueCancelled",
     "IssueCreated",
+    "IssueDone",
     "IssueEvent",
+    "IssueFailed",
+    "IssueHandedOff",
+    "IssueInReview",
     "IssueReassigned",
+    "IssueRejected",
+    "IssueRequeued",
+    "IssueStarted",
     "IssueUpdated",
 ]
 
@@ -45,6 +52,49 @@ class IssueAssigned(IssueEvent):
 @dataclass(frozen=True, slots=True)
 class IssueReassigned(IssueEvent):
     type: ClassVar[str] = "issue.reassigned"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueStarted(IssueEvent):
+    """An agent claimed the issue and a run started."""
+
+    type: ClassVar[str] = "issue.started"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueInReview(IssueEvent):
+    """The agent completed its run; a reviewer decides."""
+
+    type: ClassVar[str] = "issue.review"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueDone(IssueEvent):
+    type: ClassVar[str] = "issue.done"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueFailed(IssueEvent):
+    type: ClassVar[str] = "issue.failed"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueHandedOff(IssueEvent):
+    type: ClassVar[str] = "issue.handoff"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRequeued(IssueEvent):
+    """Back to ``queued`` for a new attempt (a retryable failure or an expired lease)."""
+
+    type: ClassVar[str] = "issue.requeued"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRejected(IssueEvent):
+    """The reviewer sent it back to the same agent for rework."""
+
+    type: ClassVar[str] = "issue.rejected"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ the version it produced. Nothing here reads a clock or touches storage.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from domain.change import Change, Decision
 from domain.commands import CreateIssue, UpdateIssue
 from domain.errors import AgentUnavailable, Frozen, InvalidRequest, NotEditable
 from domain.events import (
@@ -19,7 +19,6 @@ from domain.events import (
     IssueAssigned,
     IssueCancelled,
     IssueCreated,
-    IssueEvent,
     IssueReassigned,
     IssueUpdated,
 )
@@ -34,6 +33,7 @@ __all__ = [
     "cancel_issue",
     "check_commentable",
     "create_issue",
+    "dispatch_issue",
     "pick_agent",
     "reassign_issue",
     "update_issue",
@@ -50,57 +50,6 @@ BUDGET_EDITABLE: frozenset[IssueStatus] = frozenset({S.QUEUED, S.ASSIGNED})
 
 DISPATCHER = "system:dispatcher"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The issue after a command, and what happened on the way there."""
-
-    issue: Issue
-    events: tuple[IssueEvent, ...]
-
-
-class _Change:
-    """Accumulates transitions on one issue, bumping ``version`` once per step."""
-
-    def __init__(self, issue: Issue, now: datetime, actor: str, reason: str | None) -> None:
-        self.issue = issue
-        self.now = now
-        self.actor = actor
-        self.reason = reason
-        self.events: list[IssueEvent] = []
-
-    def move(
-        self,
-        to: IssueStatus,
-        trigger: Trigger,
-        event: type[IssueEvent],
-        *,
-        actor: str | None = None,
-        **changes: object,
-    ) -> None:
-        check_transition(self.issue.status, to, trigger)
-        self._step(event, to, actor, changes)
-
-    def edit(self, event: type[IssueEvent], **changes: object) -> None:
-        self._step(event, self.issue.status, None, changes)
-
-    def _step(
-        self,
-        event: type[IssueEvent],
-        to: IssueStatus,
-        actor: str | None,
-        changes: dict[str, object],
-    ) -> None:
-        before = self.issue.status
-        version = self.issue.version + 1
-        self.issue = self.issue.evolve(status=to, version=version, updated_at=self.now, **changes)
-        self.events.append(
-            event(self.issue.id, before, to, version, actor or self.actor, self.reason)
-        )
-
-    def decision(self) -> Decision:
-        return Decision(self.issue, tuple(self.events))
 
 
 def pick_agent(candidates: Sequence[AgentLoad], exclude: str | None = None) -> AgentLoad | None:
@@ -149,7 +98,7 @@ def create_issue(
         attempts=0,
         max_attempts=cmd.max_attempts,
     )
-    change = _Change(issue, now, actor, None)
+    change = Change(issue, now, actor, None)
     change.events.append(IssueCreated(issue.id, None, S.QUEUED, 1, actor))
     if agent is not None:
         if agent.status is AgentStatus.ACTIVE:
@@ -159,7 +108,7 @@ def create_issue(
     return change.decision()
 
 
-def _dispatch(change: _Change, team_agents: Sequence[AgentLoad], exclude: str | None) -> None:
+def _dispatch(change: Change, team_agents: Sequence[AgentLoad], exclude: str | None) -> None:
     """Hand a queued team issue to an available agent of the team, if there is one."""
     chosen = pick_agent(team_agents, exclude=exclude)
     if chosen is not None:
@@ -170,6 +119,26 @@ def _dispatch(change: _Change, team_agents: Sequence[AgentLoad], exclude: str | 
             actor=DISPATCHER,
             assigned_agent_id=chosen.id,
         )
+
+
+def dispatch_issue(
+    issue: Issue,
+    *,
+    waiting_agent: AgentLoad | None,
+    team_agents: Sequence[AgentLoad],
+    now: datetime,
+) -> Decision:
+    """A queued issue gets an agent if it can: the agent it waits for, once active again;
+    else the least loaded available agent of its team. Anything else: no change."""
+    change = Change(issue, now, DISPATCHER, None)
+    if issue.status is not S.QUEUED:
+        return change.decision()
+    if issue.assigned_agent_id is not None:
+        if waiting_agent is not None and waiting_agent.status is AgentStatus.ACTIVE:
+            change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned)
+    elif issue.assigned_team_id is not None:
+        _dispatch(change, team_agents, exclude=None)
+    return change.decision()
 
 
 def update_issue(issue: Issue, cmd: UpdateIssue, *, now: datetime, actor: str) -> Decision:
@@ -189,7 +158,7 @@ def update_issue(issue: Issue, cmd: UpdateIssue, *, now: datetime, actor: str) -
         for name in cmd.fields_set
         if getattr(cmd, name) != getattr(issue, name)
     }
-    change = _Change(issue, now, actor, None)
+    change = Change(issue, now, actor, None)
     if changes:
         change.edit(IssueUpdated, **changes)
     return change.decision()
@@ -200,7 +169,7 @@ def assign_issue(issue: Issue, agent: AgentLoad, *, now: datetime, actor: str) -
     check_transition(issue.status, S.ASSIGNED, Trigger.ASSIGN)
     if agent.status is not AgentStatus.ACTIVE:
         raise AgentUnavailable(f"agent {agent.id} is {agent.status}")
-    change = _Change(issue, now, actor, None)
+    change = Change(issue, now, actor, None)
     change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned, assigned_agent_id=agent.id)
     return change.decision()
 
@@ -223,7 +192,7 @@ def reassign_issue(
     ``queued`` with the agent set, waiting for it. To a team: ``queued`` for that team,
     then dispatched at once when one of its agents (not the previous one) is available.
     """
-    change = _Change(issue, now, actor, reason)
+    change = Change(issue, now, actor, reason)
     previous_agent = issue.assigned_agent_id
     active = to_agent is not None and to_agent.status is AgentStatus.ACTIVE
     team = to_team_id or issue.assigned_team_id
@@ -256,7 +225,7 @@ def reassign_issue(
 
 def cancel_issue(issue: Issue, *, now: datetime, actor: str, reason: str | None) -> Decision:
     """Any non-terminal status → ``cancelled``; a running run is ended by the caller."""
-    change = _Change(issue, now, actor, reason)
+    change = Change(issue, now, actor, reason)
     change.move(S.CANCELLED, Trigger.CANCEL, IssueCancelled, current_run_id=None)
     return change.decision()
 

@@ -40,6 +40,8 @@ class Issue:
     version: int
     attempts: int
     max_attempts: int
+    #: The fencing number of the latest lease: grows by one per lease, never reused.
+    lease_fence: int = 0
 
     def evolve(self, **changes: object) -> Issue:
         return replace(self, **changes)  # type: ignore[arg-type]

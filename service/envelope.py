@@ -27,6 +27,14 @@ COMMAND_TYPES: dict[str, type[Any]] = {
         c.CancelIssue,
         c.ReassignIssue,
         c.PostComment,
+        c.ClaimWork,
+        c.RecordCheckpoint,
+        c.CompleteRun,
+        c.FailRun,
+        c.HandoffRun,
+        c.ReviewIssue,
+        c.ExpireLease,
+        c.DispatchIssue,
     )
 }
 _ADAPTERS = {name: TypeAdapter(cls) for name, cls in COMMAND_TYPES.items()}
@@ -68,6 +76,8 @@ class Outcome:
     applied: bool
     http_status: int
     body: Any
+    #: The company in which work became claimable (wakes long-polling claims), if any.
+    work_company: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,11 +85,18 @@ class Outcome:
             "applied": self.applied,
             "httpStatus": self.http_status,
             "body": self.body,
+            "workCompany": self.work_company,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:
-        return cls(data["commandId"], data["applied"], data["httpStatus"], data["body"])
+        return cls(
+            data["commandId"],
+            data["applied"],
+            data["httpStatus"],
+            data["body"],
+            data.get("workCompany"),
+        )
 
 
 def encode(env: Envelope) -> dict[str, Any]:

@@ -20,8 +20,9 @@ from domain.errors import DomainError, IdempotencyConflict, NotFound
 from service.db import tables as t
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
-from service.handlers import issues, org
-from service.handlers.context import Context
+from service.handlers import issues, org, runs
+from service.handlers.context import Context, Reply
+from service.ids import new_id
 from service.problems import problem_from_error
 
 __all__ = ["HANDLERS", "Applier", "utc_now"]
@@ -42,6 +43,14 @@ HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
     c.CancelIssue: issues.cancel_issue,
     c.ReassignIssue: issues.reassign_issue,
     c.PostComment: issues.post_comment,
+    c.ClaimWork: runs.claim_work,
+    c.RecordCheckpoint: runs.record_checkpoint,
+    c.CompleteRun: runs.complete_run,
+    c.FailRun: runs.fail_run,
+    c.HandoffRun: runs.handoff_run,
+    c.ReviewIssue: runs.review_issue,
+    c.ExpireLease: runs.expire_lease,
+    c.DispatchIssue: runs.dispatch_issue,
 }
 
 #: How long an ``Idempotency-Key`` is remembered.
@@ -67,11 +76,17 @@ class Applier:
     """Applies envelopes against the database and hands each outcome to ``publish``."""
 
     def __init__(
-        self, engine: Engine, publish: Publish, clock: Callable[[], datetime] = utc_now
+        self,
+        engine: Engine,
+        publish: Publish,
+        clock: Callable[[], datetime] = utc_now,
+        enqueue: Callable[[Envelope], None] | None = None,
     ) -> None:
         self.engine = engine.execution_options(write=True)
         self.publish = publish
         self.clock = clock
+        #: Publishes follow-up commands after commit (None: the scheduler's sweeps catch up).
+        self.enqueue = enqueue
 
     def apply(self, env: Envelope) -> Outcome:
         """Apply ``env`` once (a redelivery returns the stored outcome) and publish the result.
@@ -82,7 +97,7 @@ class Applier:
         races = transients = 0
         while True:
             try:
-                outcome = self._apply_once(env)
+                outcome, follow_ups = self._apply_once(env)
                 break
             except (ConcurrentUpdate, IntegrityError):
                 races += 1
@@ -98,24 +113,34 @@ class Applier:
                     raise
                 time.sleep(TRANSIENT_BACKOFF_S * 2 ** (transients - 1))
         self.publish(env.reply_to, outcome)
+        if self.enqueue is not None:
+            for command in follow_ups:
+                self._follow_up(env, command)
         return outcome
 
-    def _apply_once(self, env: Envelope) -> Outcome:
+    def _follow_up(self, env: Envelope, command: Any) -> None:
+        follow = Envelope(new_id("cmd"), env.company_id, "system:dispatcher", command)
+        try:
+            assert self.enqueue is not None
+            self.enqueue(follow)
+        except Exception:  # committed already; the next sweep does it instead
+            log.warning("could not enqueue follow-up %s", type(command).__name__)
+
+    def _apply_once(self, env: Envelope) -> tuple[Outcome, list[Any]]:
         with self.engine.begin() as conn:
             stored = conn.execute(
                 sa.select(t.applied_commands).where(t.applied_commands.c.id == env.command_id)
             ).first()
             if stored is not None:
-                return Outcome(
-                    env.command_id, stored.status == "applied", stored.http_status, stored.body
-                )
+                applied = stored.status == "applied"
+                return Outcome(env.command_id, applied, stored.http_status, stored.body), []
             if env.idempotency is not None:
                 earlier = self._replay(conn, env)
                 if earlier is not None:
-                    return earlier
-            outcome = self._run_handler(conn, env)
+                    return earlier, []
+            outcome, follow_ups = self._run_handler(conn, env)
             self._store(conn, env, outcome)
-            return outcome
+            return outcome, follow_ups
 
     def _replay(self, conn: Connection, env: Envelope) -> Outcome | None:
         """The stored answer for a reused ``Idempotency-Key``; a conflict if the request differs."""
@@ -145,7 +170,7 @@ class Applier:
         self._store(conn, env, outcome, with_key=False)
         return outcome
 
-    def _run_handler(self, conn: Connection, env: Envelope) -> Outcome:
+    def _run_handler(self, conn: Connection, env: Envelope) -> tuple[Outcome, list[Any]]:
         ctx = Context(
             conn=conn,
             company_id=env.company_id or "",
@@ -167,9 +192,13 @@ class Applier:
         except DomainError as error:
             savepoint.rollback()
             status, problem = problem_from_error(error)
-            return Outcome(env.command_id, False, status, problem)
+            return Outcome(env.command_id, False, status, problem), []
         savepoint.commit()
-        return Outcome(env.command_id, True, env.success_status, body)
+        status = env.success_status
+        if isinstance(body, Reply):
+            status, body = body.status, body.body
+        work = env.company_id if ctx.work_appeared else None
+        return Outcome(env.command_id, True, status, body, work), ctx.follow_ups
 
     def _store(
         self, conn: Connection, env: Envelope, outcome: Outcome, with_key: bool = True

@@ -11,12 +11,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.errors import NotFound
+from domain.money import from_micros
 from domain.statuses import IssueStatus
 from service.db import repo
+from service.db import runs as runs_db
 from service.db import tables as t
 from service.envelope import Outcome
 from service.pagination import page
-from service.views import agent_json, comment_json, company_json, fmt_time, issue_json, team_json
+from service.views import (
+    agent_json,
+    comment_json,
+    company_json,
+    fmt_time,
+    issue_json,
+    money,
+    team_json,
+)
 
 __all__ = [
     "IssueFilters",
@@ -31,7 +41,9 @@ __all__ = [
     "list_issues",
     "list_runs",
     "list_teams",
+    "runs_json",
     "stored_outcome",
+    "worth_claiming",
 ]
 
 
@@ -206,26 +218,74 @@ def list_comments(
     )
 
 
-def run_json(row: Any) -> dict[str, Any]:
+def _lease_json(row: Any) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "issueId": row.issue_id,
-        "agentId": row.agent_id,
-        "attempt": row.attempt,
-        "status": row.status,
-        "startedAt": fmt_time(row.started_at),
-        "endedAt": fmt_time(row.ended_at),
-        "leaseHistory": [],
-        "finalCheckpoint": row.final_checkpoint,
-        "cost": {
-            "usd": row.cost_micros / 1_000_000,
-            "inputTokens": row.input_tokens,
-            "outputTokens": row.output_tokens,
-        },
-        "exitReason": row.exit_reason,
-        "exitDetails": row.exit_details,
-        "workspaceUrl": row.workspace_url,
+        "token": row.token,
+        "grantedAt": fmt_time(row.granted_at),
+        "expiresAt": fmt_time(row.expires_at),
+        "renewals": row.renewals,
+        "releasedAt": fmt_time(row.released_at),
+        "releaseReason": row.release_reason,
     }
+
+
+def runs_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Runs as the API shows them, each with its full lease history."""
+    history = runs_db.lease_history(conn, [r.id for r in rows])
+    return [
+        {
+            "id": row.id,
+            "issueId": row.issue_id,
+            "agentId": row.agent_id,
+            "attempt": row.attempt,
+            "status": row.status,
+            "startedAt": fmt_time(row.started_at),
+            "endedAt": fmt_time(row.ended_at),
+            "leaseHistory": [_lease_json(lease) for lease in history[row.id]],
+            "finalCheckpoint": row.final_checkpoint,
+            "cost": {
+                "usd": money(from_micros(row.cost_micros)),
+                "inputTokens": row.input_tokens,
+                "outputTokens": row.output_tokens,
+            },
+            "exitReason": row.exit_reason,
+            "exitDetails": row.exit_details,
+            "workspaceUrl": row.workspace_url,
+        }
+        for row in rows
+    ]
+
+
+def worth_claiming(conn: Connection, company_id: str, agent_id: str) -> bool:
+    """Would a claim command do anything but answer 204? (Saves a command per idle poll.)
+
+    True when there is claimable work, and also whenever the claim would be refused (no
+    such agent, paused, at capacity): the command path gives those their proper error."""
+    agent = conn.execute(
+        sa.select(t.agents).where(t.agents.c.id == agent_id, t.agents.c.company_id == company_id)
+    ).first()
+    if agent is None or agent.status != "active":
+        return True
+    c = t.issues.c
+    running = conn.execute(
+        sa.select(sa.func.count()).where(
+            c.assigned_agent_id == agent_id, c.status == IssueStatus.RUNNING.value
+        )
+    ).scalar_one()
+    if running >= agent.capacity:
+        return True
+    teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent_id)
+    mine = (c.assigned_agent_id == agent_id) & (c.status == IssueStatus.ASSIGNED.value)
+    team_queue = (
+        (c.company_id == company_id)
+        & (c.status == IssueStatus.QUEUED.value)
+        & c.assigned_agent_id.is_(None)
+        & c.assigned_team_id.in_(teams)
+    )
+    found = conn.execute(
+        sa.select(c.id).where(mine | team_queue, repo.not_blocked()).limit(1)
+    ).first()
+    return found is not None
 
 
 def list_runs(
@@ -240,7 +300,7 @@ def list_runs(
         t.runs.c.id,
         cursor=cursor,
         limit=limit,
-        render=lambda rows: [run_json(r) for r in rows],
+        render=lambda rows: runs_json(conn, rows),
     )
 
 
@@ -251,7 +311,7 @@ def get_run(conn: Connection, company_id: str, issue_id: str, run_id: str) -> di
     ).first()
     if row is None:
         raise NotFound("run", run_id)
-    return run_json(row)
+    return runs_json(conn, [row])[0]
 
 
 def stored_outcome(conn: Connection, command_id: str) -> Outcome | None:

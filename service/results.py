@@ -28,6 +28,8 @@ log = logging.getLogger("agentq.results")
 ACCEPTED_TTL_S = 24 * 3600
 _CHANNEL = "agentq:results:"
 _ACCEPTED = "agentq:accepted:"
+#: Company ids in which work became claimable: wakes long-polling claims in every API.
+_WORK = "agentq:work"
 
 
 class ResultWaiter(Protocol):
@@ -38,6 +40,7 @@ class ResultWaiter(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     def expect(self, command_id: str) -> asyncio.Future[Outcome]: ...
+    def work_appeared(self, company_id: str) -> asyncio.Future[None]: ...
     def forget(self, command_id: str) -> None: ...
     def mark_accepted(self, command_id: str, company_id: str) -> None: ...
     def accepted_company(self, command_id: str) -> str | None: ...
@@ -45,11 +48,37 @@ class ResultWaiter(Protocol):
 
 
 class _Futures:
-    """Futures of the commands this process waits for, resolved from any thread."""
+    """Futures of the commands this process waits for, resolved from any thread; and
+    long-polling claims waiting for work to appear in a company."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.waiting: dict[str, asyncio.Future[Outcome]] = {}
+        self.claims: dict[str, set[asyncio.Future[None]]] = {}
+
+    def work_appeared(self, company_id: str) -> asyncio.Future[None]:
+        """A future resolved the next time work becomes claimable in ``company_id``."""
+        self.loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = self.loop.create_future()
+        self.claims.setdefault(company_id, set()).add(future)
+        future.add_done_callback(lambda f: self._drop_claim(company_id, f))
+        return future
+
+    def _drop_claim(self, company_id: str, future: asyncio.Future[None]) -> None:
+        waiters = self.claims.get(company_id)
+        if waiters is not None:
+            waiters.discard(future)
+            if not waiters:
+                self.claims.pop(company_id, None)
+
+    def wake(self, company_id: str) -> None:
+        for future in list(self.claims.get(company_id, ())):
+            if not future.done():
+                future.set_result(None)
+
+    def wake_threadsafe(self, company_id: str) -> None:
+        if self.loop is not None and company_id in self.claims:
+            self.loop.call_soon_threadsafe(self.wake, company_id)
 
     def expect(self, command_id: str) -> asyncio.Future[Outcome]:
         self.loop = asyncio.get_running_loop()
@@ -89,6 +118,8 @@ class MemoryResults(_Futures):
         with self._lock:
             self._accepted.pop(outcome.command_id, None)
         self.resolve_threadsafe(outcome)
+        if outcome.work_company:
+            self.wake_threadsafe(outcome.work_company)
 
     def mark_accepted(self, command_id: str, company_id: str) -> None:
         with self._lock:
@@ -122,10 +153,14 @@ class RedisResults(_Futures):
         while True:
             try:
                 pubsub = self._async.pubsub(ignore_subscribe_messages=True)
-                await pubsub.subscribe(_CHANNEL + self.reply_to)
+                await pubsub.subscribe(_CHANNEL + self.reply_to, _WORK)
                 self._ready.set()
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                    if message.get("type") != "message":
+                        continue
+                    if message["channel"] == _WORK.encode():
+                        self.wake(message["data"].decode())
+                    else:
                         self.resolve(Outcome.from_json(json.loads(message["data"])))
             except asyncio.CancelledError:
                 raise
@@ -166,6 +201,8 @@ class RedisResultPublisher:
         pipe.delete(_ACCEPTED + outcome.command_id)
         if reply_to:
             pipe.publish(_CHANNEL + reply_to, json.dumps(outcome.to_json()))
+        if outcome.work_company:
+            pipe.publish(_WORK, outcome.work_company)
         try:
             pipe.execute()
         except redis.RedisError:

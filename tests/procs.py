@@ -15,6 +15,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "aq_op_test_operator_token"
+#: The stacks under test sweep every second, so expiry tests stay short.
+SWEEP_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,11 @@ class Stack:
         self.processes.append(proc)
         return proc
 
+    def start_scheduler(self, name: str = "scheduler") -> Process:
+        proc = spawn(name, ["-m", "workers", "scheduler"], self.env, self.log_dir)
+        self.processes.append(proc)
+        return proc
+
 
 def start_embedded(log_dir: Path) -> Stack:
     port = free_port()
@@ -115,6 +122,7 @@ def start_embedded(log_dir: Path) -> Stack:
         "AGENTQ_ADMIN_TOKEN": ADMIN_TOKEN,
         "AGENTQ_DATA_DIR": str(log_dir / "data"),
         "AGENTQ_LOG_LEVEL": "WARNING",
+        "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
     }
     stack = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
@@ -129,6 +137,7 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
         "AGENTQ_PORT": str(port),
         "AGENTQ_ADMIN_TOKEN": ADMIN_TOKEN,
         "AGENTQ_LOG_LEVEL": "WARNING",
+        "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
     }
     stack = Stack("distributed", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     release = subprocess.run(
@@ -144,5 +153,6 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
     stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
     for i in range(workers):
         stack.start_worker(f"worker-commands-{i}")
+    stack.start_scheduler()
     stack.wait_healthy()
     return stack

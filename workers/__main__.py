@@ -14,7 +14,8 @@ from service.pipeline import Applier
 from service.results import RedisResultPublisher
 from service.settings import get_settings
 from workers.broker import make_broker
-from workers.commands import declare_command_actors, queue_name, runtime
+from workers.commands import CommandBus, declare_command_actors, queue_name, runtime
+from workers.scheduler import Scheduler
 
 log = logging.getLogger("agentq.workers")
 
@@ -29,14 +30,33 @@ def run_commands_pool() -> None:
         )
     engine = make_engine(settings, pool_size=settings.command_shards)
     broker = make_broker(settings)
-    declare_command_actors(broker, settings.command_shards)
-    runtime.applier = Applier(engine, RedisResultPublisher(settings.redis_url))
+    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
+    runtime.applier = Applier(engine, RedisResultPublisher(settings.redis_url), enqueue=bus.publish)
     queues = {queue_name(i) for i in range(settings.command_shards)}
     worker = Worker(broker, queues=queues, worker_threads=settings.command_shards)
     # One unacked message per shard queue: the next command of a shard is not even
     # fetched before the previous one is committed and acked.
     worker.queue_prefetch = 1
     _run_until_signalled(worker, "commands")
+    engine.dispose()
+
+
+def run_scheduler() -> None:
+    """Sweep lease expiries and dispatches every ``AGENTQ_SWEEP_INTERVAL_S``; of several
+    scheduler processes only the PostgreSQL advisory-lock holder sweeps."""
+    settings = get_settings()
+    if not settings.distributed:
+        raise SystemExit("the scheduler process runs in distributed mode: set AGENTQ_BROKER_URL")
+    engine = make_engine(settings, pool_size=2)
+    broker = make_broker(settings)
+    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
+    scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("agentq scheduler started", extra={"action": "scheduler_started"})
+    scheduler.run(stop)
+    broker.close()
     engine.dispose()
 
 
@@ -52,7 +72,7 @@ def _run_until_signalled(worker: Worker, pool: str) -> None:
     worker.broker.close()
 
 
-POOLS = {"commands": run_commands_pool}
+POOLS = {"commands": run_commands_pool, "scheduler": run_scheduler}
 
 
 def main() -> None:

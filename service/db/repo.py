@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from domain.events import IssueEvent
 from domain.model import AgentLoad, AgentStatus, Issue
 from domain.money import from_micros, to_micros
+from domain.runs import priority_of
 from domain.statuses import IssueStatus
 from service.db import tables as t
 from service.ids import new_id
@@ -23,6 +24,7 @@ __all__ = [
     "insert_issue",
     "issue_from_row",
     "load_issue",
+    "not_blocked",
     "record_events",
     "save_issue",
 ]
@@ -57,6 +59,7 @@ def issue_from_row(row: Any) -> Issue:
         version=row.version,
         attempts=row.attempts,
         max_attempts=row.max_attempts,
+        lease_fence=row.lease_fence,
     )
 
 
@@ -80,6 +83,8 @@ def _issue_values(issue: Issue) -> dict[str, Any]:
         "version": issue.version,
         "attempts": issue.attempts,
         "max_attempts": issue.max_attempts,
+        "lease_fence": issue.lease_fence,
+        "priority": priority_of(issue.labels),
     }
 
 
@@ -225,3 +230,14 @@ def blocked_by(conn: Connection, issue_ids: Iterable[str]) -> dict[str, list[str
     for issue_id, depends_on in rows:
         result.setdefault(issue_id, []).append(depends_on)
     return result
+
+
+def not_blocked() -> sa.ColumnElement[bool]:
+    """No dependency of the issue is short of ``done``."""
+    dep = t.issue_dependencies
+    upstream = t.issues.alias("upstream")
+    return ~sa.exists(
+        sa.select(dep.c.depends_on_id)
+        .join(upstream, upstream.c.id == dep.c.depends_on_id)
+        .where(dep.c.issue_id == t.issues.c.id, upstream.c.status != IssueStatus.DONE.value)
+    )

@@ -22,6 +22,7 @@ __all__ = [
     "issue_dependencies",
     "issue_labels",
     "issues",
+    "leases",
     "metadata",
     "runs",
     "teams",
@@ -125,6 +126,10 @@ issues = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("max_attempts", sa.Integer, nullable=False),
+    #: From the ``priority:*`` label: 4 critical … 1 low, 0 none. Claims take the highest first.
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="0"),
+    #: Fencing number of the latest lease; grows by one per lease, never reused.
+    sa.Column("lease_fence", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint(_in("status", IssueStatus), name="status"),
     sa.CheckConstraint("version >= 1", name="version"),
     sa.CheckConstraint("budget_micros IS NULL OR budget_micros >= 0", name="budget"),
@@ -133,6 +138,8 @@ issues = sa.Table(
     sa.Index("ix_issues_company_status", "company_id", "status", "created_at", "id"),
     sa.Index("ix_issues_agent", "assigned_agent_id", "status", "created_at"),
     sa.Index("ix_issues_team", "assigned_team_id", "status", "created_at"),
+    sa.Index("ix_issues_claim_agent", "assigned_agent_id", "status", "priority", "created_at"),
+    sa.Index("ix_issues_claim_team", "assigned_team_id", "status", "priority", "created_at"),
     sa.Index("ix_issues_parent", "parent_id", "created_at"),
 )
 
@@ -182,8 +189,42 @@ runs = sa.Table(
     sa.Column("exit_reason", sa.String(30), nullable=True),
     sa.Column("exit_details", JSONType, nullable=True),
     sa.Column("workspace_url", sa.String(2000), nullable=True),
+    #: Which comments the agent has seen: ``{"at": <time>, "ids": [ids at that time]}``.
+    sa.Column("comment_cursor", JSONType, nullable=True),
     sa.CheckConstraint("status IN ('active', 'ended')", name="status"),
     sa.Index("ix_runs_issue", "issue_id", "attempt"),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    #: ``<run id>.<fence>``: names the run and the issue's fencing number.
+    sa.Column("token", sa.String(60), primary_key=True),
+    sa.Column("run_id", ID, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), nullable=False),
+    sa.Column("fence", sa.Integer, nullable=False),
+    sa.Column("lease_seconds", sa.Integer, nullable=False),
+    sa.Column("granted_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("renewals", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("released_at", UTCDateTime, nullable=True),
+    sa.Column("release_reason", sa.String(30), nullable=True),
+    sa.UniqueConstraint("issue_id", "fence", name="uq_leases_issue_fence"),
+    # Never two live leases on one issue, whatever the code above does.
+    sa.Index(
+        "uq_leases_one_active_per_issue",
+        "issue_id",
+        unique=True,
+        postgresql_where=sa.text("released_at IS NULL"),
+        sqlite_where=sa.text("released_at IS NULL"),
+    ),
+    sa.Index(
+        "ix_leases_expiry",
+        "expires_at",
+        postgresql_where=sa.text("released_at IS NULL"),
+        sqlite_where=sa.text("released_at IS NULL"),
+    ),
+    sa.Index("ix_leases_run", "run_id", "granted_at"),
 )
 
 activity = sa.Table(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,18 @@ from service.db import repo
 from service.db import tables as t
 from service.views import issue_json
 
-__all__ = ["Context"]
+__all__ = ["Context", "Reply"]
+
+#: Statuses in which an issue may be claimed (an agent's inbox, or a team's queue).
+CLAIMABLE = frozenset({"assigned", "queued"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A handler's answer when it is not the command's usual success status."""
+
+    status: int
+    body: Any = None
 
 
 @dataclass
@@ -31,6 +42,17 @@ class Context:
     now: datetime
     command_id: str
     expected_version: int | None = None
+    #: Commands to publish once this one has committed (e.g. dispatch freed capacity).
+    follow_ups: list[Any] = field(default_factory=list)
+    #: True when the command left an issue claimable: waiting claims are woken.
+    work_appeared: bool = False
+
+    def db_now(self) -> datetime:
+        """The database's clock (PostgreSQL), which decides lease expiry; ``now`` on SQLite."""
+        if self.conn.dialect.name == "postgresql":
+            moment: datetime = self.conn.execute(sa.select(sa.func.now())).scalar_one()
+            return moment
+        return self.now
 
     def issue_for_update(self, issue_id: str) -> Issue:
         """Lock the issue row; 404 if it is not this company's, 412 on an ``If-Match`` miss."""
@@ -63,6 +85,8 @@ class Context:
             repo.save_issue(self.conn, before, decision.issue)
         self.record(decision.events)
         after = decision.issue
+        if after.status.value in CLAIMABLE and decision.events:
+            self.work_appeared = True
         given_to = after.assigned_agent_id
         if (
             given_to

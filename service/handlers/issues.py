@@ -16,11 +16,14 @@ from domain.commands import (
     UpdateIssue,
 )
 from domain.errors import InvalidRequest
-from domain.model import AgentLoad
+from domain.model import AgentLoad, Issue
+from domain.runs import ExitReason, end_run_by_others
 from domain.statuses import TERMINAL, IssueStatus
 from service.db import repo
+from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context
+from service.handlers.dispatch import offer_work
 from service.views import comment_json
 
 __all__ = [
@@ -102,26 +105,38 @@ def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
         actor=ctx.actor,
         reason=cmd.reason,
     )
-    _end_run(ctx, issue.current_run_id, "reassigned")
-    return ctx.commit_decision(issue, decision)
+    body = ctx.commit_decision(issue, decision)
+    end_active_run(ctx, issue, ExitReason.REASSIGNED)
+    return body
 
 
 def cancel_issue(cmd: CancelIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     decision = rules.cancel_issue(issue, now=ctx.now, actor=ctx.actor, reason=cmd.reason)
-    _end_run(ctx, issue.current_run_id, "cancelled")
-    return ctx.commit_decision(issue, decision)
+    body = ctx.commit_decision(issue, decision)
+    end_active_run(ctx, issue, ExitReason.CANCELLED)
+    return body
 
 
-def _end_run(ctx: Context, run_id: str | None, exit_reason: str) -> None:
-    """End the issue's active run, if any, when someone else's command takes the issue away."""
-    if run_id is None:
+def end_active_run(ctx: Context, issue: Issue, reason: ExitReason) -> None:
+    """Someone else's command took a running issue: end its run, release the lease, and
+    offer the agent's freed capacity to queued work. The agent learns at its next call."""
+    if issue.current_run_id is None:
         return
-    ctx.conn.execute(
-        t.runs.update()
-        .where(t.runs.c.id == run_id, t.runs.c.status == "active")
-        .values(status="ended", ended_at=ctx.now, exit_reason=exit_reason)
+    row = runs_db.load_run(ctx.conn, issue.id, issue.current_run_id)
+    if row is None:
+        return
+    run, lease = end_run_by_others(
+        runs_db.run_from_row(row),
+        runs_db.active_lease(ctx.conn, issue.id),
+        now=ctx.now,
+        reason=reason,
     )
+    assert run is not None
+    runs_db.save_run(ctx.conn, run)
+    if lease is not None:
+        runs_db.save_lease(ctx.conn, lease)
+    offer_work(ctx, run.agent_id)
 
 
 def post_comment(cmd: PostComment, ctx: Context) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from domain.errors import InvalidRequest, NotFound
 from domain.model import AgentStatus
 from service.db import tables as t
 from service.handlers.context import Context
+from service.handlers.dispatch import offer_work
 from service.queries import agent_body
 from service.views import company_json, team_json, token_json
 
@@ -92,6 +93,7 @@ def create_agent(cmd: CreateAgent, ctx: Context) -> dict[str, Any]:
         )
     )
     _set_teams(ctx, cmd.agent_id, cmd.team_ids)
+    offer_work(ctx, cmd.agent_id)
     return agent_body(ctx.conn, ctx.company_id, cmd.agent_id)
 
 
@@ -126,4 +128,5 @@ def update_agent(cmd: UpdateAgent, ctx: Context) -> dict[str, Any]:
     if values or "team_ids" in cmd.fields_set:
         values["updated_at"] = ctx.now
         ctx.conn.execute(t.agents.update().where(t.agents.c.id == cmd.agent_id).values(**values))
+        offer_work(ctx, cmd.agent_id)
     return agent_body(ctx.conn, ctx.company_id, cmd.agent_id)

@@ -1,0 +1,64 @@
+"""Accumulating the transitions of one command on one issue: each step checked against the
+table and given the next version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.events import IssueEvent
+from domain.model import Issue
+from domain.statuses import IssueStatus, Trigger, check_transition
+
+__all__ = ["Change", "Decision"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The issue after a command, and what happened on the way there."""
+
+    issue: Issue
+    events: tuple[IssueEvent, ...]
+
+
+class Change:
+    """Accumulates transitions on one issue, bumping ``version`` once per step."""
+
+    def __init__(self, issue: Issue, now: datetime, actor: str, reason: str | None) -> None:
+        self.issue = issue
+        self.now = now
+        self.actor = actor
+        self.reason = reason
+        self.events: list[IssueEvent] = []
+
+    def move(
+        self,
+        to: IssueStatus,
+        trigger: Trigger,
+        event: type[IssueEvent],
+        *,
+        actor: str | None = None,
+        **changes: object,
+    ) -> None:
+        check_transition(self.issue.status, to, trigger)
+        self._step(event, to, actor, changes)
+
+    def edit(self, event: type[IssueEvent], **changes: object) -> None:
+        self._step(event, self.issue.status, None, changes)
+
+    def _step(
+        self,
+        event: type[IssueEvent],
+        to: IssueStatus,
+        actor: str | None,
+        changes: dict[str, object],
+    ) -> None:
+        before = self.issue.status
+        version = self.issue.version + 1
+        self.issue = self.issue.evolve(status=to, version=version, updated_at=self.now, **changes)
+        self.events.append(
+            event(self.issue.id, before, to, version, actor or self.actor, self.reason)
+        )
+
+    def decision(self) -> Decision:
+        return Decision(self.issue, tuple(self.events))

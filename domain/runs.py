@@ -1,0 +1,351 @@
+"""Runs and fenced leases: claim, checkpoint, complete, fail, hand off, expire, review.
+
+A lease token names its run and a fencing number that only grows per issue
+(``<run id>.<fence>``). Every agent call must carry the issue's current token; any
+other token is stale and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from domain.change import Change, Decision
+from domain.errors import AgentUnavailable, AtCapacity, Blocked, StaleLease
+from domain.events import (
+    IssueAssigned,
+    IssueDone,
+    IssueFailed,
+    IssueHandedOff,
+    IssueInReview,
+    IssueRejected,
+    IssueRequeued,
+    IssueStarted,
+)
+from domain.model import AgentLoad, AgentStatus, Issue
+from domain.statuses import IssueStatus, Trigger
+
+__all__ = [
+    "LEASE_SECONDS",
+    "PRIORITIES",
+    "STOP_REASONS",
+    "Ended",
+    "ExitReason",
+    "Lease",
+    "Run",
+    "Started",
+    "check_can_claim",
+    "check_lease",
+    "claim_issue",
+    "complete_run",
+    "end_run_by_others",
+    "expire_lease",
+    "fail_run",
+    "handoff_run",
+    "priority_of",
+    "renew_lease",
+    "review_issue",
+]
+
+S = IssueStatus
+
+#: Allowed ``leaseSeconds`` of a claim, and the default.
+LEASE_SECONDS = (10, 3600, 60)
+#: ``priority:*`` labels, most urgent first; an issue without one ranks below ``low``.
+PRIORITIES = ("critical", "high", "medium", "low")
+SWEEPER = "system:sweeper"
+DISPATCHER = "system:dispatcher"
+
+
+class ExitReason(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REASSIGNED = "reassigned"
+    LEASE_EXPIRED = "lease_expired"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    HANDOFF = "handoff"
+    DEPENDENCY_FAILED = "dependency_failed"
+
+
+#: Exit reasons that mean "someone else ended your run": the agent is told to stop.
+STOP_REASONS = frozenset(
+    {
+        ExitReason.CANCELLED,
+        ExitReason.REASSIGNED,
+        ExitReason.LEASE_EXPIRED,
+        ExitReason.DEPENDENCY_FAILED,
+        ExitReason.BUDGET_EXCEEDED,
+    }
+)
+
+
+def priority_of(labels: tuple[str, ...]) -> int:
+    """4 for ``priority:critical`` … 1 for ``priority:low``, 0 without a priority label."""
+    ranks = [
+        len(PRIORITIES) - PRIORITIES.index(label[9:])
+        for label in labels
+        if label.startswith("priority:") and label[9:] in PRIORITIES
+    ]
+    return max(ranks, default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The right to work on an issue until ``expires_at``; renewed by checkpoints."""
+
+    token: str
+    run_id: str
+    issue_id: str
+    fence: int
+    lease_seconds: int
+    granted_at: datetime
+    expires_at: datetime
+    renewals: int = 0
+    released_at: datetime | None = None
+    release_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One attempt at an issue by one agent."""
+
+    id: str
+    issue_id: str
+    agent_id: str
+    attempt: int
+    started_at: datetime
+    ended_at: datetime | None = None
+    exit_reason: ExitReason | None = None
+    exit_details: dict[str, Any] | None = None
+    workspace_url: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    decision: Decision
+    run: Run
+    lease: Lease
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    decision: Decision
+    run: Run
+    lease: Lease | None
+
+
+def check_can_claim(agent: AgentLoad, running: int) -> None:
+    """A paused agent gets nothing new; an agent at ``capacity`` running issues waits."""
+    if agent.status is not AgentStatus.ACTIVE:
+        raise AgentUnavailable(f"agent {agent.id} is {agent.status}")
+    if running >= agent.capacity:
+        raise AtCapacity(f"agent {agent.id} already runs {running} of {agent.capacity} issues")
+
+
+def claim_issue(
+    issue: Issue,
+    agent: AgentLoad,
+    *,
+    running: int,
+    blocked: bool,
+    run_id: str,
+    lease_seconds: int,
+    now: datetime,
+) -> Started:
+    """Start a run: ``assigned`` → ``running`` (a team's ``queued`` issue is first assigned
+    to the agent, in the same decision), with a new lease whose fence is one higher."""
+    check_can_claim(agent, running)
+    if blocked:
+        raise Blocked(f"issue {issue.id} waits on dependencies that are not done")
+    actor = f"agent:{agent.id}"
+    change = Change(issue, now, actor, None)
+    if issue.status is S.QUEUED:
+        change.move(S.ASSIGNED, Trigger.DISPATCH, IssueAssigned, assigned_agent_id=agent.id)
+    fence = issue.lease_fence + 1
+    change.move(
+        S.RUNNING,
+        Trigger.CLAIM,
+        IssueStarted,
+        current_run_id=run_id,
+        attempts=issue.attempts + 1,
+        lease_fence=fence,
+    )
+    run = Run(run_id, issue.id, agent.id, issue.attempts + 1, now)
+    lease = Lease(
+        token=f"{run_id}.{fence}",
+        run_id=run_id,
+        issue_id=issue.id,
+        fence=fence,
+        lease_seconds=lease_seconds,
+        granted_at=now,
+        expires_at=now + timedelta(seconds=lease_seconds),
+    )
+    return Started(change.decision(), run, lease)
+
+
+def check_lease(run: Run, lease: Lease | None, token: str) -> Lease:
+    """The active lease if ``token`` is it; else ``StaleLease`` (nothing may change).
+
+    A run that someone else ended tells its agent to stop, and why."""
+    if lease is not None and lease.active and lease.token == token and run.active:
+        return lease
+    extra: dict[str, Any] = {"stop": True}
+    if run.exit_reason in STOP_REASONS:
+        extra["stopReason"] = str(run.exit_reason)
+    detail = (
+        f"run {run.id} ended ({run.exit_reason})"
+        if not run.active
+        else "this lease token is not the run's current lease"
+    )
+    raise StaleLease(detail, **extra)
+
+
+def renew_lease(lease: Lease, now: datetime) -> Lease:
+    """A checkpoint extends the lease by its ``lease_seconds`` from now."""
+    return replace(
+        lease, expires_at=now + timedelta(seconds=lease.lease_seconds), renewals=lease.renewals + 1
+    )
+
+
+def _release(lease: Lease | None, now: datetime, reason: ExitReason) -> Lease | None:
+    if lease is None or not lease.active:
+        return lease
+    return replace(lease, released_at=now, release_reason=str(reason))
+
+
+def _end(
+    run: Run,
+    now: datetime,
+    reason: ExitReason,
+    details: dict[str, Any] | None = None,
+    workspace_url: str | None = None,
+) -> Run:
+    return replace(
+        run,
+        ended_at=now,
+        exit_reason=reason,
+        exit_details=details,
+        workspace_url=workspace_url or run.workspace_url,
+    )
+
+
+def complete_run(
+    issue: Issue,
+    run: Run,
+    lease: Lease,
+    *,
+    now: datetime,
+    result: dict[str, Any] | None,
+    workspace_url: str | None,
+) -> Ended:
+    """The agent is done: ``running`` → ``review``."""
+    change = Change(issue, now, f"agent:{run.agent_id}", None)
+    change.move(S.REVIEW, Trigger.COMPLETE, IssueInReview, current_run_id=None)
+    details = {"result": result} if result is not None else None
+    return Ended(
+        change.decision(),
+        _end(run, now, ExitReason.COMPLETED, details, workspace_url),
+        _release(lease, now, ExitReason.COMPLETED),
+    )
+
+
+def handoff_run(issue: Issue, run: Run, lease: Lease, *, now: datetime, reason: str) -> Ended:
+    """The agent hands the issue to a human: ``running`` → ``handoff``."""
+    change = Change(issue, now, f"agent:{run.agent_id}", reason)
+    change.move(S.HANDOFF, Trigger.HANDOFF, IssueHandedOff, current_run_id=None)
+    return Ended(
+        change.decision(),
+        _end(run, now, ExitReason.HANDOFF, {"reason": reason}),
+        _release(lease, now, ExitReason.HANDOFF),
+    )
+
+
+def _retry_or_fail(change: Change, trigger: Trigger, agent: AgentLoad | None) -> None:
+    """After a run ends without completing: a new attempt while attempts remain, else failed.
+
+    A team issue goes back to its team's queue (any of its agents may take it); an issue of
+    one agent goes back to that agent at once if it is active."""
+    issue = change.issue
+    if issue.attempts >= issue.max_attempts:
+        change.move(S.FAILED, trigger, IssueFailed, current_run_id=None)
+        return
+    keep_agent = issue.assigned_team_id is None
+    change.move(
+        S.QUEUED,
+        trigger,
+        IssueRequeued,
+        current_run_id=None,
+        assigned_agent_id=issue.assigned_agent_id if keep_agent else None,
+    )
+    if keep_agent and agent is not None and agent.status is AgentStatus.ACTIVE:
+        change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned, actor=DISPATCHER)
+
+
+def fail_run(
+    issue: Issue,
+    run: Run,
+    lease: Lease,
+    *,
+    now: datetime,
+    reason: str,
+    details: dict[str, Any] | None,
+    retryable: bool,
+    agent: AgentLoad | None,
+) -> Ended:
+    """``retryable: false`` → ``failed``; ``true`` → a new attempt while attempts remain."""
+    change = Change(issue, now, f"agent:{run.agent_id}", reason)
+    if retryable:
+        _retry_or_fail(change, Trigger.FAIL, agent)
+    else:
+        change.move(S.FAILED, Trigger.FAIL, IssueFailed, current_run_id=None)
+    exit_details = {"reason": reason, "details": details, "retryable": retryable}
+    return Ended(
+        change.decision(),
+        _end(run, now, ExitReason.FAILED, exit_details),
+        _release(lease, now, ExitReason.FAILED),
+    )
+
+
+def expire_lease(
+    issue: Issue, run: Run, lease: Lease, *, now: datetime, agent: AgentLoad | None
+) -> Ended:
+    """The sweep found the lease past ``expires_at``: the run ends, a new attempt or failed."""
+    change = Change(issue, now, SWEEPER, "lease expired")
+    _retry_or_fail(change, Trigger.LEASE_EXPIRED, agent)
+    return Ended(
+        change.decision(),
+        _end(run, now, ExitReason.LEASE_EXPIRED),
+        _release(lease, now, ExitReason.LEASE_EXPIRED),
+    )
+
+
+def end_run_by_others(
+    run: Run | None, lease: Lease | None, *, now: datetime, reason: ExitReason
+) -> tuple[Run | None, Lease | None]:
+    """Someone else's command (cancel, reassign) took the issue: end the run, free the lease."""
+    if run is None or not run.active:
+        return run, lease
+    return _end(run, now, reason), _release(lease, now, reason)
+
+
+def review_issue(
+    issue: Issue, *, accept: bool, now: datetime, actor: str, comment: str | None
+) -> Decision:
+    """``review`` → ``done`` on accept; → ``assigned`` to the same agent on reject."""
+    change = Change(issue, now, actor, comment)
+    if accept:
+        change.move(S.DONE, Trigger.ACCEPT, IssueDone)
+    else:
+        change.move(S.ASSIGNED, Trigger.REJECT, IssueRejected)
+    return change.decision()

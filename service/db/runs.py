@@ -1,0 +1,126 @@
+"""Reads and writes of runs and their leases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.runs import ExitReason, Lease, Run
+from service.db import tables as t
+
+__all__ = ["active_lease", "insert_lease", "insert_run", "load_run", "save_lease", "save_run"]
+
+
+def run_from_row(row: Any) -> Run:
+    return Run(
+        id=row.id,
+        issue_id=row.issue_id,
+        agent_id=row.agent_id,
+        attempt=row.attempt,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        exit_reason=None if row.exit_reason is None else ExitReason(row.exit_reason),
+        exit_details=row.exit_details,
+        workspace_url=row.workspace_url,
+    )
+
+
+def load_run(conn: Connection, issue_id: str, run_id: str) -> Any:
+    """The run row (with its checkpoint columns), or None if it is not this issue's."""
+    return conn.execute(
+        sa.select(t.runs).where(t.runs.c.id == run_id, t.runs.c.issue_id == issue_id)
+    ).first()
+
+
+def insert_run(conn: Connection, run: Run, company_id: str) -> None:
+    conn.execute(
+        t.runs.insert().values(
+            id=run.id,
+            company_id=company_id,
+            issue_id=run.issue_id,
+            agent_id=run.agent_id,
+            attempt=run.attempt,
+            status="active",
+            started_at=run.started_at,
+        )
+    )
+
+
+def save_run(conn: Connection, run: Run, **extra: Any) -> None:
+    conn.execute(
+        t.runs.update()
+        .where(t.runs.c.id == run.id)
+        .values(
+            status="active" if run.active else "ended",
+            ended_at=run.ended_at,
+            exit_reason=None if run.exit_reason is None else str(run.exit_reason),
+            exit_details=run.exit_details,
+            workspace_url=run.workspace_url,
+            **extra,
+        )
+    )
+
+
+def _lease_from_row(row: Any) -> Lease:
+    return Lease(
+        token=row.token,
+        run_id=row.run_id,
+        issue_id=row.issue_id,
+        fence=row.fence,
+        lease_seconds=row.lease_seconds,
+        granted_at=row.granted_at,
+        expires_at=row.expires_at,
+        renewals=row.renewals,
+        released_at=row.released_at,
+        release_reason=row.release_reason,
+    )
+
+
+def active_lease(conn: Connection, issue_id: str) -> Lease | None:
+    row = conn.execute(
+        sa.select(t.leases).where(t.leases.c.issue_id == issue_id, t.leases.c.released_at.is_(None))
+    ).first()
+    return None if row is None else _lease_from_row(row)
+
+
+def insert_lease(conn: Connection, lease: Lease) -> None:
+    conn.execute(
+        t.leases.insert().values(
+            token=lease.token,
+            run_id=lease.run_id,
+            issue_id=lease.issue_id,
+            fence=lease.fence,
+            lease_seconds=lease.lease_seconds,
+            granted_at=lease.granted_at,
+            expires_at=lease.expires_at,
+            renewals=lease.renewals,
+        )
+    )
+
+
+def save_lease(conn: Connection, lease: Lease) -> None:
+    conn.execute(
+        t.leases.update()
+        .where(t.leases.c.token == lease.token)
+        .values(
+            expires_at=lease.expires_at,
+            renewals=lease.renewals,
+            released_at=lease.released_at,
+            release_reason=lease.release_reason,
+        )
+    )
+
+
+def lease_history(conn: Connection, run_ids: list[str]) -> dict[str, list[Any]]:
+    result: dict[str, list[Any]] = {r: [] for r in run_ids}
+    if run_ids:
+        rows = conn.execute(
+            sa.select(t.leases)
+            .where(t.leases.c.run_id.in_(run_ids))
+            .order_by(t.leases.c.granted_at, t.leases.c.fence)
+        )
+        for row in rows:
+            result[row.run_id].append(row)
+    return result

@@ -1,0 +1,315 @@
+"""Command handlers of the agent work loop: claim, checkpoint, complete, fail, hand off,
+review, lease expiry and dispatch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain import issues as issue_rules
+from domain import runs as rules
+from domain.commands import (
+    ClaimWork,
+    CompleteRun,
+    DispatchIssue,
+    ExpireLease,
+    FailRun,
+    HandoffRun,
+    RecordCheckpoint,
+    ReviewIssue,
+)
+from domain.errors import Forbidden, NotFound, StaleLease
+from domain.events import CommentPosted
+from domain.model import AgentLoad, Issue
+from domain.runs import Lease, Run
+from domain.statuses import IssueStatus
+from service.db import repo
+from service.db import runs as runs_db
+from service.db import tables as t
+from service.db.repo import not_blocked
+from service.handlers.context import Context, Reply
+from service.handlers.dispatch import offer_work
+from service.queries import runs_json
+from service.views import comment_json, fmt_time
+
+__all__ = [
+    "claim_work",
+    "complete_run",
+    "dispatch_issue",
+    "expire_lease",
+    "fail_run",
+    "handoff_run",
+    "record_checkpoint",
+    "review_issue",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _claim_order(query: sa.Select[Any]) -> sa.Select[Any]:
+    c = t.issues.c
+    return (
+        query.order_by(c.priority.desc(), c.created_at, c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=t.issues)
+    )
+
+
+def _running(ctx: Context, agent_id: str) -> int:
+    return int(
+        ctx.conn.execute(
+            sa.select(sa.func.count()).where(
+                t.issues.c.assigned_agent_id == agent_id,
+                t.issues.c.status == IssueStatus.RUNNING.value,
+            )
+        ).scalar_one()
+    )
+
+
+def _agent_load(ctx: Context, agent_id: str) -> AgentLoad:
+    loads = repo.agent_loads(ctx.conn, [agent_id])
+    if not loads:
+        raise NotFound("agent", agent_id)
+    return loads[0]
+
+
+def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
+    """The agent's oldest claimable work: its own ``assigned`` issues first, then its teams'
+    unassigned ``queued`` issues; by priority, then age; blocked issues skipped."""
+    agent_row = ctx.conn.execute(
+        sa.select(t.agents.c.id).where(
+            t.agents.c.id == cmd.agent_id, t.agents.c.company_id == ctx.company_id
+        )
+    ).first()
+    if agent_row is None:
+        raise NotFound("agent", cmd.agent_id)
+    agent = _agent_load(ctx, cmd.agent_id)
+    running = _running(ctx, agent.id)
+    rules.check_can_claim(agent, running)
+    c = t.issues.c
+    row = ctx.conn.execute(
+        _claim_order(
+            sa.select(t.issues).where(
+                c.assigned_agent_id == agent.id,
+                c.status == IssueStatus.ASSIGNED.value,
+                not_blocked(),
+            )
+        )
+    ).first()
+    if row is None:
+        teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent.id)
+        row = ctx.conn.execute(
+            _claim_order(
+                sa.select(t.issues).where(
+                    c.company_id == ctx.company_id,
+                    c.status == IssueStatus.QUEUED.value,
+                    c.assigned_agent_id.is_(None),
+                    c.assigned_team_id.in_(teams),
+                    not_blocked(),
+                )
+            )
+        ).first()
+    if row is None:
+        return Reply(204)
+    issue = repo.issue_from_row(row)
+    started = rules.claim_issue(
+        issue,
+        agent,
+        running=running,
+        blocked=False,
+        run_id=cmd.run_id,
+        lease_seconds=cmd.lease_seconds,
+        now=ctx.now,
+    )
+    runs_db.insert_run(ctx.conn, started.run, ctx.company_id)
+    runs_db.insert_lease(ctx.conn, started.lease)
+    body = ctx.commit_decision(issue, started.decision)
+    ctx.conn.execute(t.agents.update().where(t.agents.c.id == agent.id).values(idle_since=ctx.now))
+    return {
+        "issue": body,
+        "run": _run_body(ctx, started.run.id),
+        "lease": {"token": started.lease.token, "expiresAt": fmt_time(started.lease.expires_at)},
+    }
+
+
+def _run_body(ctx: Context, run_id: str) -> dict[str, Any]:
+
+    row = ctx.conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).one()
+    body: dict[str, Any] = runs_json(ctx.conn, [row])[0]
+    return body
+
+
+def _agent_call(
+    ctx: Context, issue_id: str, run_id: str, token: str, acting: str | None
+) -> tuple[Issue, Any, Run, Lease]:
+    """Lock the issue, find the run, check the caller is its agent and the lease is current."""
+    issue = ctx.issue_for_update(issue_id)
+    row = runs_db.load_run(ctx.conn, issue.id, run_id)
+    if row is None:
+        raise NotFound("run", run_id)
+    run = runs_db.run_from_row(row)
+    if acting is not None and run.agent_id != acting:
+        raise Forbidden(f"run {run.id} belongs to agent {run.agent_id}")
+    lease = rules.check_lease(run, runs_db.active_lease(ctx.conn, issue.id), token)
+    return issue, row, run, lease
+
+
+def _new_comments(ctx: Context, run_row: Any, run: Run) -> tuple[list[dict[str, Any]], Any]:
+    """Comments by others since the agent last looked (a new run: since the previous run)."""
+    cursor = run_row.comment_cursor
+    if cursor is None:
+        previous = ctx.conn.execute(
+            sa.select(sa.func.max(t.runs.c.ended_at)).where(
+                t.runs.c.issue_id == run.issue_id, t.runs.c.attempt < run.attempt
+            )
+        ).scalar()
+        since, seen = previous or _EPOCH, set[str]()
+    else:
+        since, seen = datetime.fromisoformat(cursor["at"]), set(cursor["ids"])
+    rows = [
+        r
+        for r in ctx.conn.execute(
+            sa.select(t.comments)
+            .where(
+                t.comments.c.issue_id == run.issue_id,
+                t.comments.c.author != f"agent:{run.agent_id}",
+                t.comments.c.created_at >= since,
+            )
+            .order_by(t.comments.c.created_at, t.comments.c.id)
+        )
+        if r.id not in seen
+    ]
+    if rows:
+        last = rows[-1].created_at
+        same = {r.id for r in rows if r.created_at == last}
+        cursor = {"at": last.isoformat(), "ids": sorted(same | (seen if last == since else set()))}
+    elif cursor is None:
+        cursor = {"at": since.isoformat(), "ids": []}
+    return [comment_json(r._mapping) for r in rows], cursor
+
+
+def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
+    _, row, run, lease = _agent_call(
+        ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
+    )
+    lease = rules.renew_lease(lease, ctx.now)
+    runs_db.save_lease(ctx.conn, lease)
+    checkpoint = dict(row.final_checkpoint or {})
+    for name in ("progress", "state"):
+        if name in cmd.fields_set:
+            checkpoint[name] = getattr(cmd, name)
+    checkpoint["at"] = fmt_time(ctx.now)
+    comments, cursor = _new_comments(ctx, row, run)
+    if "workspace_url" in cmd.fields_set:
+        run = replace(run, workspace_url=cmd.workspace_url)
+    runs_db.save_run(ctx.conn, run, final_checkpoint=checkpoint, comment_cursor=cursor)
+    return {
+        "lease": {"token": lease.token, "expiresAt": fmt_time(lease.expires_at)},
+        "comments": comments,
+        "stop": False,
+        "approvals": [],
+    }
+
+
+def _finish(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]:
+    runs_db.save_run(ctx.conn, ended.run)
+    if ended.lease is not None:
+        runs_db.save_lease(ctx.conn, ended.lease)
+    body = ctx.commit_decision(issue, ended.decision)
+    offer_work(ctx, ended.run.agent_id)
+    if ended.decision.issue.status is IssueStatus.QUEUED:
+        ctx.follow_ups.append(DispatchIssue(issue.id))
+    return body
+
+
+def complete_run(cmd: CompleteRun, ctx: Context) -> Any:
+    issue, _, run, lease = _agent_call(
+        ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
+    )
+    ended = rules.complete_run(
+        issue, run, lease, now=ctx.now, result=cmd.result, workspace_url=cmd.workspace_url
+    )
+    return _finish(ctx, issue, ended)
+
+
+def fail_run(cmd: FailRun, ctx: Context) -> Any:
+    issue, _, run, lease = _agent_call(
+        ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
+    )
+    ended = rules.fail_run(
+        issue,
+        run,
+        lease,
+        now=ctx.now,
+        reason=cmd.reason,
+        details=cmd.details,
+        retryable=cmd.retryable,
+        agent=_agent_load(ctx, run.agent_id),
+    )
+    return _finish(ctx, issue, ended)
+
+
+def handoff_run(cmd: HandoffRun, ctx: Context) -> Any:
+    issue, _, run, lease = _agent_call(
+        ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
+    )
+    ended = rules.handoff_run(issue, run, lease, now=ctx.now, reason=cmd.reason)
+    return _finish(ctx, issue, ended)
+
+
+def expire_lease(cmd: ExpireLease, ctx: Context) -> Any:
+    """Applied only if the lease is still the issue's and still past its expiry now."""
+    issue = ctx.issue_for_update(cmd.issue_id)
+    lease = runs_db.active_lease(ctx.conn, issue.id)
+    if lease is None or lease.token != cmd.lease_token:
+        raise StaleLease("the lease was already released")
+    if lease.expires_at > ctx.db_now():
+        raise StaleLease("the lease was renewed before it expired")
+    row = runs_db.load_run(ctx.conn, issue.id, lease.run_id)
+    run = runs_db.run_from_row(row)
+    ended = rules.expire_lease(issue, run, lease, now=ctx.now, agent=_agent_load(ctx, run.agent_id))
+    return _finish(ctx, issue, ended)
+
+
+def review_issue(cmd: ReviewIssue, ctx: Context) -> Any:
+    issue = ctx.issue_for_update(cmd.issue_id)
+    decision = rules.review_issue(
+        issue, accept=cmd.accept, now=ctx.now, actor=ctx.actor, comment=cmd.comment
+    )
+    body = ctx.commit_decision(issue, decision)
+    if cmd.comment:
+        ctx.conn.execute(
+            t.comments.insert().values(
+                id=cmd.comment_id,
+                company_id=ctx.company_id,
+                issue_id=issue.id,
+                text=cmd.comment,
+                author=ctx.actor,
+                created_at=ctx.now,
+            )
+        )
+        after = decision.issue
+        ctx.record([CommentPosted(issue.id, after.status, after.status, after.version, ctx.actor)])
+    return body
+
+
+def dispatch_issue(cmd: DispatchIssue, ctx: Context) -> Any:
+    issue = ctx.issue_for_update(cmd.issue_id)
+    if issue.status is not IssueStatus.QUEUED or repo.blocked_by(ctx.conn, [issue.id]):
+        return Reply(204)
+    waiting = None
+    team_agents: list[AgentLoad] = []
+    if issue.assigned_agent_id is not None:
+        waiting = _agent_load(ctx, issue.assigned_agent_id)
+    elif issue.assigned_team_id is not None:
+        ids = repo.team_agent_ids(ctx.conn, issue.assigned_team_id)
+        team_agents = repo.agent_loads(ctx.conn, ids, for_update=True)
+    decision = issue_rules.dispatch_issue(
+        issue, waiting_agent=waiting, team_agents=team_agents, now=ctx.now
+    )
+    if not decision.events:
+        return Reply(204)
+    return ctx.commit_decision(issue, decision)

@@ -1,0 +1,194 @@
+"""The scheduler: one leader at a time enqueues lease expiries and dispatches.
+
+It decides nothing itself: it finds candidates and sends commands down the same serial
+command path as every other change, where each is checked again under the issue's lock.
+Two schedulers running is safe twice over: only the advisory-lock holder sweeps, and an
+expiry's command id is derived from the lease it expires, so a duplicate is a no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from domain.commands import DispatchIssue, ExpireLease
+from domain.statuses import IssueStatus
+from service.db import tables as t
+from service.db.repo import LOAD_STATUSES, not_blocked
+from service.envelope import Envelope
+from service.ids import new_id
+from service.pipeline import utc_now
+
+__all__ = ["LeaderLock", "Scheduler"]
+
+log = logging.getLogger("agentq.scheduler")
+
+#: PostgreSQL advisory lock key held by the active scheduler ("agentq" in ASCII).
+LEADER_KEY = 0x61_67_65_6E_74_71
+#: Most candidates of each kind enqueued per tick.
+BATCH = 500
+
+
+class LeaderLock:
+    """Leadership through a session-level PostgreSQL advisory lock on a connection kept open.
+
+    If the connection drops, PostgreSQL releases the lock and another scheduler takes over.
+    On SQLite (the embedded mode, one process) this process is always the leader."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    def held(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        try:
+            if self.conn is not None:
+                self.conn.execute(sa.text("SELECT 1"))
+                return True
+            conn = self.engine.connect()
+            got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(LEADER_KEY))).scalar()
+            conn.commit()
+            if got:
+                self.conn = conn
+                log.info("this scheduler is the leader", extra={"action": "leader_elected"})
+                return True
+            conn.close()
+        except sa.exc.DBAPIError:
+            self.release()
+        return False
+
+    def release(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                self.conn.close()
+            self.conn = None
+
+
+def expiry_command_id(token: str, expires_at: datetime) -> str:
+    """The same lease expiring at the same moment always gets the same command id."""
+    digest = hashlib.sha256(f"{token}|{expires_at.isoformat()}".encode()).hexdigest()
+    return f"cmd_x{digest[:30]}"
+
+
+class Scheduler:
+    """Every ``interval_s``: enqueue an ``ExpireLease`` per lease past its expiry (by the
+    database clock) and a ``DispatchIssue`` per queued issue an agent could take now."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        enqueue: Callable[[Envelope], None],
+        interval_s: float,
+        leader: LeaderLock | None = None,
+    ) -> None:
+        self.engine = engine
+        self.enqueue = enqueue
+        self.interval_s = interval_s
+        self.leader = leader or LeaderLock(engine)
+
+    def _now(self, conn: Connection) -> Any:
+        return sa.func.now() if conn.dialect.name == "postgresql" else utc_now()
+
+    def expired_leases(self, conn: Connection) -> list[Any]:
+        lease = t.leases
+        return list(
+            conn.execute(
+                sa.select(
+                    lease.c.issue_id, lease.c.token, lease.c.expires_at, t.issues.c.company_id
+                )
+                .join(t.issues, t.issues.c.id == lease.c.issue_id)
+                .where(lease.c.released_at.is_(None), lease.c.expires_at < self._now(conn))
+                .order_by(lease.c.expires_at)
+                .limit(BATCH)
+            )
+        )
+
+    def dispatchable(self, conn: Connection) -> list[Any]:
+        c = t.issues.c
+        other = t.issues.alias("other")
+        load = (
+            sa.select(sa.func.count())
+            .where(other.c.assigned_agent_id == t.agents.c.id, other.c.status.in_(LOAD_STATUSES))
+            .scalar_subquery()
+        )
+        free_team_agent = sa.exists(
+            sa.select(t.agent_teams.c.agent_id)
+            .join(t.agents, t.agents.c.id == t.agent_teams.c.agent_id)
+            .where(
+                t.agent_teams.c.team_id == c.assigned_team_id,
+                t.agents.c.status == "active",
+                load < t.agents.c.capacity,
+            )
+        )
+        waited_for_is_active = sa.exists(
+            sa.select(t.agents.c.id).where(
+                t.agents.c.id == c.assigned_agent_id, t.agents.c.status == "active"
+            )
+        )
+        return list(
+            conn.execute(
+                sa.select(c.id, c.company_id)
+                .where(
+                    c.status == IssueStatus.QUEUED.value,
+                    sa.or_(
+                        c.assigned_agent_id.is_not(None) & waited_for_is_active,
+                        c.assigned_agent_id.is_(None)
+                        & c.assigned_team_id.is_not(None)
+                        & free_team_agent,
+                    ),
+                    not_blocked(),
+                )
+                .order_by(c.priority.desc(), c.created_at)
+                .limit(BATCH)
+            )
+        )
+
+    def tick(self) -> tuple[int, int]:
+        """One sweep if this process leads: (expiries, dispatches) enqueued."""
+        if not self.leader.held():
+            return 0, 0
+        with self.engine.connect() as conn:
+            expired = self.expired_leases(conn)
+            queued = self.dispatchable(conn)
+        for row in expired:
+            command = ExpireLease(row.issue_id, row.token)
+            self.enqueue(
+                Envelope(
+                    expiry_command_id(row.token, row.expires_at),
+                    row.company_id,
+                    "system:sweeper",
+                    command,
+                )
+            )
+        for row in queued:
+            self.enqueue(
+                Envelope(new_id("cmd"), row.company_id, "system:dispatcher", DispatchIssue(row.id))
+            )
+        if expired or queued:
+            log.info(
+                "swept: %d expired leases, %d dispatches",
+                len(expired),
+                len(queued),
+                extra={"action": "sweep"},
+            )
+        return len(expired), len(queued)
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick every ``interval_s`` until ``stop`` is set; errors are logged, never fatal."""
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("sweep failed; trying again next interval")
+                self.leader.release()
+            stop.wait(self.interval_s)
+        self.leader.release()
