@@ -113,44 +113,47 @@ class Scheduler:
         )
 
     def dispatchable(self, conn: Connection) -> list[Any]:
+        """Queued issues an agent could take now: those waiting for an agent that is active
+        again, and per team as many of its oldest queued issues as its agents have free
+        slots (so a long backlog does not turn into a flood of no-op commands)."""
         c = t.issues.c
+        queued = (c.status == IssueStatus.QUEUED.value) & not_blocked()
+        order = (c.priority.desc(), c.created_at)
+        waiting_agent_active = sa.exists(
+            sa.select(t.agents.c.id).where(
+                t.agents.c.id == c.assigned_agent_id, t.agents.c.status == "active"
+            )
+        )
+        found = list(
+            conn.execute(
+                sa.select(c.id, c.company_id)
+                .where(queued, c.assigned_agent_id.is_not(None), waiting_agent_active)
+                .order_by(*order)
+                .limit(BATCH)
+            )
+        )
         other = t.issues.alias("other")
         load = (
             sa.select(sa.func.count())
             .where(other.c.assigned_agent_id == t.agents.c.id, other.c.status.in_(LOAD_STATUSES))
             .scalar_subquery()
         )
-        free_team_agent = sa.exists(
-            sa.select(t.agent_teams.c.agent_id)
+        free_slots = conn.execute(
+            sa.select(t.agent_teams.c.team_id, sa.func.sum(t.agents.c.capacity - load))
             .join(t.agents, t.agents.c.id == t.agent_teams.c.agent_id)
-            .where(
-                t.agent_teams.c.team_id == c.assigned_team_id,
-                t.agents.c.status == "active",
-                load < t.agents.c.capacity,
-            )
-        )
-        waited_for_is_active = sa.exists(
-            sa.select(t.agents.c.id).where(
-                t.agents.c.id == c.assigned_agent_id, t.agents.c.status == "active"
-            )
-        )
-        return list(
-            conn.execute(
-                sa.select(c.id, c.company_id)
-                .where(
-                    c.status == IssueStatus.QUEUED.value,
-                    sa.or_(
-                        c.assigned_agent_id.is_not(None) & waited_for_is_active,
-                        c.assigned_agent_id.is_(None)
-                        & c.assigned_team_id.is_not(None)
-                        & free_team_agent,
-                    ),
-                    not_blocked(),
+            .where(t.agents.c.status == "active", load < t.agents.c.capacity)
+            .group_by(t.agent_teams.c.team_id)
+        ).all()
+        for team_id, free in free_slots:
+            found.extend(
+                conn.execute(
+                    sa.select(c.id, c.company_id)
+                    .where(queued, c.assigned_agent_id.is_(None), c.assigned_team_id == team_id)
+                    .order_by(*order)
+                    .limit(min(int(free), BATCH))
                 )
-                .order_by(c.priority.desc(), c.created_at)
-                .limit(BATCH)
             )
-        )
+        return found
 
     def tick(self) -> tuple[int, int]:
         """One sweep if this process leads: (expiries, dispatches) enqueued."""

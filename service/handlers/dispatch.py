@@ -1,32 +1,66 @@
-"""Finding queued work for agents: what "blocked" means in SQL, and offering freed capacity."""
+"""Giving queued work to agents: choosing a team's agent safely, and offering freed capacity."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from domain.commands import DispatchIssue
+from domain.issues import pick_agent
+from domain.model import AgentLoad, AgentStatus
 from domain.statuses import IssueStatus
+from service.db import repo
 from service.db import tables as t
 from service.db.repo import not_blocked
 from service.handlers.context import Context
 
-__all__ = ["DISPATCH_BATCH", "offer_work"]
+__all__ = ["choose_agent", "offer_work"]
 
-#: At most this many queued issues are offered to an agent whose capacity freed up.
-DISPATCH_BATCH = 10
+#: How many times a dispatch re-picks when its first choice filled up meanwhile.
+MAX_PICKS = 5
+
+
+def choose_agent(ctx: Context, team_id: str | None, exclude: str | None = None) -> list[AgentLoad]:
+    """The team agent the dispatcher picks, with its row locked and its load read again under
+    the lock, so concurrent dispatches never push an agent past its capacity.
+
+    Only the chosen agent is locked (not the whole team): dispatches to different agents of
+    one team run side by side. Returns ``[agent]``, or ``[]`` when nobody is available."""
+    if team_id is None:
+        return []
+    candidates = repo.agent_loads(ctx.conn, repo.team_agent_ids(ctx.conn, team_id))
+    for _ in range(MAX_PICKS):
+        chosen = pick_agent(candidates, exclude=exclude)
+        if chosen is None:
+            return []
+        locked = repo.agent_loads(ctx.conn, [chosen.id], for_update=True)[0]
+        if locked.available:
+            return [locked]
+        candidates = [locked if c.id == locked.id else c for c in candidates]
+    return []
 
 
 def offer_work(ctx: Context, agent_id: str) -> None:
-    """After an agent frees up (or becomes active): dispatch the queued work it could take."""
+    """After an agent frees up (or becomes active): dispatch what it can take now — the
+    issues waiting for it, and as many of its teams' queued issues as it has free slots."""
+    loads = repo.agent_loads(ctx.conn, [agent_id])
+    if not loads or loads[0].status is not AgentStatus.ACTIVE:
+        return
+    agent = loads[0]
     c = t.issues.c
-    teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent_id)
-    waiting = (c.assigned_agent_id == agent_id) | (
-        c.assigned_agent_id.is_(None) & c.assigned_team_id.in_(teams)
-    )
-    ids = ctx.conn.execute(
-        sa.select(c.id)
-        .where(c.status == IssueStatus.QUEUED.value, waiting, not_blocked())
-        .order_by(c.priority.desc(), c.created_at, c.id)
-        .limit(DISPATCH_BATCH)
+    queued = (c.status == IssueStatus.QUEUED.value) & not_blocked()
+    order = (c.priority.desc(), c.created_at, c.id)
+    waiting = ctx.conn.execute(
+        sa.select(c.id).where(queued, c.assigned_agent_id == agent_id).order_by(*order)
     ).scalars()
-    ctx.follow_ups.extend(DispatchIssue(issue_id) for issue_id in ids)
+    ctx.follow_ups.extend(DispatchIssue(issue_id) for issue_id in waiting)
+    free = agent.capacity - agent.load
+    if free <= 0:
+        return
+    teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent_id)
+    team_work = ctx.conn.execute(
+        sa.select(c.id)
+        .where(queued, c.assigned_agent_id.is_(None), c.assigned_team_id.in_(teams))
+        .order_by(*order)
+        .limit(free)
+    ).scalars()
+    ctx.follow_ups.extend(DispatchIssue(issue_id) for issue_id in team_work)

@@ -23,7 +23,7 @@ from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context
-from service.handlers.dispatch import offer_work
+from service.handlers.dispatch import choose_agent, offer_work
 from service.views import comment_json
 
 __all__ = [
@@ -41,12 +41,6 @@ def _agent(ctx: Context, agent_id: str, loc: list[str | int]) -> AgentLoad:
     return repo.agent_loads(ctx.conn, [agent_id], for_update=True)[0]
 
 
-def _team_agents(ctx: Context, team_id: str | None) -> list[AgentLoad]:
-    if team_id is None:
-        return []
-    return repo.agent_loads(ctx.conn, repo.team_agent_ids(ctx.conn, team_id), for_update=True)
-
-
 def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
     agent = None
     if cmd.assigned_agent_id is not None:
@@ -61,7 +55,7 @@ def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
     for i, dep in enumerate(cmd.dependencies):
         row = ctx.require(t.issues, dep, ["dependencies", i], "issue")
         blocked = blocked or row.status != IssueStatus.DONE.value
-    team_agents = [] if agent is not None else _team_agents(ctx, cmd.assigned_team_id)
+    team_agents = [] if agent is not None or blocked else choose_agent(ctx, cmd.assigned_team_id)
     decision = rules.create_issue(
         cmd,
         company_id=ctx.company_id,
@@ -100,7 +94,9 @@ def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
         issue,
         to_agent=to_agent,
         to_team_id=cmd.to_team_id,
-        team_agents=_team_agents(ctx, team) if dispatchable else [],
+        team_agents=choose_agent(ctx, team, exclude=issue.assigned_agent_id)
+        if dispatchable
+        else [],
         now=ctx.now,
         actor=ctx.actor,
         reason=cmd.reason,

@@ -31,7 +31,7 @@ from service.db import runs as runs_db
 from service.db import tables as t
 from service.db.repo import not_blocked
 from service.handlers.context import Context, Reply
-from service.handlers.dispatch import offer_work
+from service.handlers.dispatch import choose_agent, offer_work
 from service.queries import runs_json
 from service.views import comment_json, fmt_time
 
@@ -86,7 +86,8 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     ).first()
     if agent_row is None:
         raise NotFound("agent", cmd.agent_id)
-    agent = _agent_load(ctx, cmd.agent_id)
+    # The agent's row lock keeps its dispatches from overshooting while it claims.
+    agent = repo.agent_loads(ctx.conn, [cmd.agent_id], for_update=True)[0]
     running = _running(ctx, agent.id)
     rules.check_can_claim(agent, running)
     c = t.issues.c
@@ -305,8 +306,7 @@ def dispatch_issue(cmd: DispatchIssue, ctx: Context) -> Any:
     if issue.assigned_agent_id is not None:
         waiting = _agent_load(ctx, issue.assigned_agent_id)
     elif issue.assigned_team_id is not None:
-        ids = repo.team_agent_ids(ctx.conn, issue.assigned_team_id)
-        team_agents = repo.agent_loads(ctx.conn, ids, for_update=True)
+        team_agents = choose_agent(ctx, issue.assigned_team_id)
     decision = issue_rules.dispatch_issue(
         issue, waiting_agent=waiting, team_agents=team_agents, now=ctx.now
     )
