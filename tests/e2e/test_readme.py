@@ -6,21 +6,22 @@ import json
 import os
 import re
 import subprocess
+from typing import Any
 
 from tests.procs import ROOT, Stack
 
 
-def _walkthrough() -> str:
+def _block(name: str) -> str:
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- walkthrough:start -->\s*```sh\n(.*?)```", text, re.S)
-    assert block, "README has no walk-through block"
+    block = re.search(rf"<!-- {name}:start -->\s*```sh\n(.*?)```", text, re.S)
+    assert block, f"README has no {name} block"
     return block.group(1)
 
 
-def test_the_readme_walkthrough_runs_as_printed(stack: Stack) -> None:
+def _run(stack: Stack, script: str) -> list[dict[str, Any]]:
     env = {**os.environ, "AQ": stack.base_url, "AGENTQ_ADMIN_TOKEN": stack.admin_token}
     done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", _walkthrough()],
+        ["bash", "-euo", "pipefail", "-c", script],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -29,10 +30,24 @@ def test_the_readme_walkthrough_runs_as_printed(stack: Stack) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_the_readme_walkthrough_runs_as_printed(stack: Stack) -> None:
+    answers = _run(stack, _block("walkthrough"))
     assigned, fetched, cancelled, listed, refused = answers
     assert assigned["status"] == "assigned" and assigned["version"] == 2
     assert fetched == assigned
     assert cancelled["status"] == "cancelled"
     assert [i["id"] for i in listed["data"]] == [cancelled["id"]]
     assert refused["code"] == "frozen" and refused["status"] == 409
+
+
+def test_the_readme_agent_loop_runs_as_printed(stack: Stack) -> None:
+    answers = _run(stack, _block("walkthrough") + _block("agentloop"))
+    comment, checkpoint, completed, accepted, stopped = answers[5:]
+    assert comment["text"] == "Keep it under 300 words."
+    assert [c["text"] for c in checkpoint["comments"]] == ["Keep it under 300 words."]
+    assert completed["status"] == "review"
+    assert accepted["status"] == "done"
+    assert stopped["code"] == "stale_lease" and stopped["stop"] is True
