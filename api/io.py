@@ -25,6 +25,7 @@ from service.problems import problem
 __all__ = [
     "Unavailable",
     "json_response",
+    "page_of",
     "parse_body",
     "parse_limit",
     "parse_time",
@@ -102,6 +103,13 @@ def parse_limit(params: Mapping[str, str]) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidRequest.at(["query", "limit"], f"an integer from 1 to {MAX_LIMIT}")
     return int(raw)
+
+
+async def page_of(request: Request[Any, Any, Any], fn: Any, *args: Any) -> Response[Any]:
+    """A plain cursor list: ``fn(conn, *args, cursor, limit)``, only ``cursor``/``limit`` taken."""
+    params = query_params(request, {"cursor", "limit"})
+    page = await services(request).read(fn, *args, params.get("cursor"), parse_limit(params))
+    return json_response(page)
 
 
 def parse_time(params: Mapping[str, str], name: str) -> datetime | None:

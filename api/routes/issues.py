@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, patch, post
 
 from api.auth import Principal, admin_of, member_of
-from api.io import json_response, parse_body, parse_limit, parse_time, query_params, submit
+from api.io import json_response, page_of, parse_body, parse_limit, parse_time, query_params, submit
 from api.schemas import (
     AssignBody,
     CancelBody,
@@ -26,8 +26,8 @@ from service.ids import new_id
 __all__ = ["ROUTES"]
 
 Req = Request[Any, Any, Any]
-PAGE = {"cursor", "limit"}
-LIST_FILTERS = PAGE | {"status", "agent", "team", "parent", "label", "since", "until"}
+
+LIST_FILTERS = {"cursor", "limit", "status", "agent", "team", "parent", "label", "since", "until"}
 STATUSES = {s.value for s in IssueStatus}
 
 
@@ -149,21 +149,13 @@ async def post_comment(request: Req, cid: str, iid: str) -> Response[Any]:
 @get("/v1/companies/{cid:str}/issues/{iid:str}/comments")
 async def list_comments(request: Req, cid: str, iid: str) -> Response[Any]:
     await member_of(request, cid)
-    params = query_params(request, PAGE)
-    page = await services(request).read(
-        queries.list_comments, cid, iid, params.get("cursor"), parse_limit(params)
-    )
-    return json_response(page)
+    return await page_of(request, queries.list_comments, cid, iid)
 
 
 @get("/v1/companies/{cid:str}/issues/{iid:str}/runs")
 async def list_runs(request: Req, cid: str, iid: str) -> Response[Any]:
     await member_of(request, cid)
-    params = query_params(request, PAGE)
-    page = await services(request).read(
-        queries.list_runs, cid, iid, params.get("cursor"), parse_limit(params)
-    )
-    return json_response(page)
+    return await page_of(request, queries.list_runs, cid, iid)
 
 
 @get("/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}")

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, delete, get, patch, post
 
 from api.auth import admin_of, hash_token, member_of, principal
-from api.io import json_response, parse_body, parse_limit, query_params, submit
+from api.io import json_response, page_of, parse_body, submit
 from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, TokenCreate
 from api.services import services
 from domain import commands as c
@@ -19,7 +19,6 @@ from service.ids import new_id
 __all__ = ["ROUTES"]
 
 Req = Request[Any, Any, Any]
-PAGE = {"cursor", "limit"}
 
 
 @post("/v1/companies")
@@ -73,11 +72,7 @@ async def create_team(request: Req, cid: str) -> Response[Any]:
 @get("/v1/companies/{cid:str}/teams")
 async def list_teams(request: Req, cid: str) -> Response[Any]:
     await member_of(request, cid)
-    params = query_params(request, PAGE)
-    page = await services(request).read(
-        queries.list_teams, cid, params.get("cursor"), parse_limit(params)
-    )
-    return json_response(page)
+    return await page_of(request, queries.list_teams, cid)
 
 
 @get("/v1/companies/{cid:str}/teams/{tid:str}")
@@ -97,11 +92,7 @@ async def create_agent(request: Req, cid: str) -> Response[Any]:
 @get("/v1/companies/{cid:str}/agents")
 async def list_agents(request: Req, cid: str) -> Response[Any]:
     await member_of(request, cid)
-    params = query_params(request, PAGE)
-    page = await services(request).read(
-        queries.list_agents, cid, params.get("cursor"), parse_limit(params)
-    )
-    return json_response(page)
+    return await page_of(request, queries.list_agents, cid)
 
 
 @get("/v1/companies/{cid:str}/agents/{aid:str}")
