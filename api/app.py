@@ -7,14 +7,16 @@ import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from dramatiq import Worker
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
 from api.routes import issues, ops, org, runs
 from api.services import Services
+from domain.errors import NotFound
 from service.db.engine import make_engine
 from service.migrate import upgrade
 from service.pipeline import Applier
@@ -48,6 +50,17 @@ def admin_token(settings: Settings) -> str:
     path.write_text(token + "\n")
     path.chmod(0o600)
     return token
+
+
+#: Path ids longer than this cannot exist (ids are at most 40 characters).
+MAX_PATH_ID = 100
+
+
+async def _refuse_odd_path_ids(request: Request[Any, Any, Any]) -> None:
+    """A path id no resource can have (a NUL, absurd length) is simply not found."""
+    for value in request.path_params.values():
+        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_PATH_ID):
+            raise NotFound("resource", value[:MAX_PATH_ID].replace("\x00", "\\0"))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -102,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine.dispose()
 
     return Litestar(
+        before_request=_refuse_odd_path_ids,
         route_handlers=[*org.ROUTES, *issues.ROUTES, *runs.ROUTES, *ops.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[startup],

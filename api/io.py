@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from litestar import Request, Response
@@ -72,12 +72,40 @@ async def parse_body(request: Request[Any, Any, Any], model: type[M]) -> tuple[M
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest.at([], f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidRequest.at([], "the body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidRequest.at([], "the body must be a JSON object")
+    nul = _find_nul(data, ())
+    if nul is not None:
+        raise InvalidRequest.at(list(nul), "text may not contain the NUL character (\\u0000)")
     try:
         return model.model_validate(data), data
     except ValidationError as exc:
         raise InvalidRequest(_field_errors(exc)) from exc
+
+
+def _find_nul(
+    value: Any, loc: tuple[str | int, ...], depth: int = 0
+) -> tuple[str | int, ...] | None:
+    """Where a NUL character hides in a parsed body (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return loc if "\x00" in value else None
+    if depth > 64:
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return (*loc, key)
+            found = _find_nul(item, (*loc, key), depth + 1)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _find_nul(item, (*loc, i), depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str, str]:
@@ -87,6 +115,8 @@ def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str
     for name, value in request.query_params.multi_items():
         if name not in allowed:
             errors.append(FieldError(("query", name), "unknown query parameter"))
+        elif "\x00" in value:
+            errors.append(FieldError(("query", name), "may not contain the NUL character"))
         elif name in params:
             errors.append(FieldError(("query", name), "given more than once"))
         else:
@@ -100,7 +130,7 @@ def parse_limit(params: Mapping[str, str]) -> int:
     raw = params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidRequest.at(["query", "limit"], f"an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 
@@ -116,11 +146,13 @@ def parse_time(params: Mapping[str, str], name: str) -> datetime | None:
     raw = params.get(name)
     if raw is None:
         return None
+    value: datetime | None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+        value = parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
         value = None
-    if value is None or value.tzinfo is None:
+    if value is None:
         raise InvalidRequest.at(
             ["query", name], "an RFC 3339 time with a zone, e.g. 2026-04-11T08:14:00Z"
         )
@@ -143,7 +175,7 @@ def _idempotency(
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 255:
+    if not 1 <= len(key) <= 255 or "\x00" in key:
         raise InvalidRequest.at(["header", "Idempotency-Key"], "1 to 255 characters")
     canonical = json.dumps([request.method, request.url.path, data], sort_keys=True)
     return Idempotency(company_id or "*", key, hashlib.sha256(canonical.encode()).hexdigest())

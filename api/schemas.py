@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -28,6 +37,15 @@ __all__ = [
     "TokenCreate",
 ]
 
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the time is out of range once converted to UTC") from exc
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Ident = Annotated[str, Field(min_length=1, max_length=40)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
@@ -91,7 +109,7 @@ class IssueCreate(Body):
     assigned_team_id: Ident | None = None
     assigned_agent_id: Ident | None = None
     budget: Budget | None = None
-    due_at: AwareDatetime | None = None
+    due_at: UtcTime | None = None
     labels: Annotated[list[Label], Field(max_length=50)] = []
     dependencies: Annotated[list[Ident], Field(max_length=100)] = []
     max_attempts: Annotated[int, Field(ge=1, le=100, strict=True)] = 3
@@ -108,7 +126,7 @@ class IssuePatch(Body):
     title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     description: Annotated[str, Field(max_length=100_000)] | None = None
     labels: Annotated[list[Label], Field(max_length=50)] | None = None
-    due_at: AwareDatetime | None = None
+    due_at: UtcTime | None = None
     budget: Budget | None = None
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ __all__ = [
     "FailRun",
     "HandoffRun",
     "PostComment",
+    "ReactToDependency",
     "ReassignIssue",
     "RecordCheckpoint",
     "ReviewIssue",
@@ -297,6 +298,19 @@ class DispatchIssue:
         return self.issue_id
 
 
+@dataclass(frozen=True, slots=True)
+class ReactToDependency:
+    """A dependency of ``issue_id`` reached a terminal status: hand the issue off if it
+    failed or was cancelled; if it is done, the issue may now be dispatched or claimed."""
+
+    issue_id: str
+    dependency_id: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
 Command = (
     CreateCompany
     | CreateToken
@@ -318,4 +332,5 @@ Command = (
     | ReviewIssue
     | ExpireLease
     | DispatchIssue
+    | ReactToDependency
 )

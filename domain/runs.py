@@ -25,7 +25,7 @@ from domain.events import (
     IssueStarted,
 )
 from domain.model import AgentLoad, AgentStatus, Issue
-from domain.statuses import IssueStatus, Trigger
+from domain.statuses import TERMINAL, IssueStatus, Trigger
 
 __all__ = [
     "LEASE_SECONDS",
@@ -43,6 +43,7 @@ __all__ = [
     "end_run_by_others",
     "expire_lease",
     "fail_run",
+    "hand_off_for_dependency",
     "handoff_run",
     "priority_of",
     "renew_lease",
@@ -140,8 +141,10 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class Ended:
+    """A decision that ends a run (if the issue had one) and releases its lease."""
+
     decision: Decision
-    run: Run
+    run: Run | None
     lease: Lease | None
 
 
@@ -337,6 +340,28 @@ def end_run_by_others(
     if run is None or not run.active:
         return run, lease
     return _end(run, now, reason), _release(lease, now, reason)
+
+
+def hand_off_for_dependency(
+    issue: Issue,
+    run: Run | None,
+    lease: Lease | None,
+    *,
+    dependency_id: str,
+    dependency_status: IssueStatus,
+    now: datetime,
+) -> Ended | None:
+    """A dependency ended ``failed`` or ``cancelled``: a live issue goes to ``handoff`` for a
+    human (a running one's run ends ``dependency_failed``). Terminal issues stay as they are."""
+    if issue.status in TERMINAL:
+        return None
+    reason = f"dependency {dependency_id} ended {dependency_status}"
+    change = Change(issue, now, DISPATCHER, reason)
+    change.move(S.HANDOFF, Trigger.DEPENDENCY_FAILED, IssueHandedOff, current_run_id=None)
+    ended_run, ended_lease = end_run_by_others(
+        run, lease, now=now, reason=ExitReason.DEPENDENCY_FAILED
+    )
+    return Ended(change.decision(), ended_run, ended_lease)
 
 
 def review_issue(

@@ -35,6 +35,7 @@ COMMAND_TYPES: dict[str, type[Any]] = {
         c.ReviewIssue,
         c.ExpireLease,
         c.DispatchIssue,
+        c.ReactToDependency,
     )
 }
 _ADAPTERS = {name: TypeAdapter(cls) for name, cls in COMMAND_TYPES.items()}

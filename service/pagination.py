@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,10 +28,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, ident = json.loads(raw)
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None or not isinstance(ident, str):
+        when = datetime.fromisoformat(at).astimezone(UTC)
+        if not isinstance(ident, str) or "\x00" in ident:
             raise ValueError(cursor)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise InvalidRequest.at(["query", "cursor"], "not a cursor this API gave out") from exc
     return when, ident
 

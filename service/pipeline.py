@@ -13,17 +13,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from domain import commands as c
-from domain.errors import DomainError, IdempotencyConflict, NotFound
+from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
 from service.db import tables as t
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
 from service.handlers import issues, org, runs
 from service.handlers.context import Context, Reply
 from service.ids import new_id
-from service.problems import problem_from_error
+from service.problems import problem, problem_from_error
 
 __all__ = ["HANDLERS", "Applier", "utc_now"]
 
@@ -51,6 +51,7 @@ HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
     c.ReviewIssue: runs.review_issue,
     c.ExpireLease: runs.expire_lease,
     c.DispatchIssue: runs.dispatch_issue,
+    c.ReactToDependency: runs.react_to_dependency,
 }
 
 #: How long an ``Idempotency-Key`` is remembered.
@@ -191,8 +192,24 @@ class Applier:
             body = HANDLERS[type(env.command)](env.command, ctx)
         except DomainError as error:
             savepoint.rollback()
-            status, problem = problem_from_error(error)
-            return Outcome(env.command_id, False, status, problem), []
+            status, answer = problem_from_error(error)
+            return Outcome(env.command_id, False, status, answer), []
+        except DataError as error:
+            # A value the database cannot hold that validation let through: refuse it.
+            savepoint.rollback()
+            log.warning("database refused a value: %s", error.orig)
+            status, answer = problem_from_error(
+                InvalidRequest.at([], "a value in the request cannot be stored")
+            )
+            return Outcome(env.command_id, False, status, answer), []
+        except (ConcurrentUpdate, IntegrityError, OperationalError):
+            raise  # retried by ``apply``
+        except Exception:
+            # A bug: answer it (and log it) rather than leave the caller waiting for ever.
+            savepoint.rollback()
+            log.exception("command %s failed", env.command_id)
+            status, answer = problem("internal_error", "the command failed unexpectedly; logged")
+            return Outcome(env.command_id, False, status, answer), []
         savepoint.commit()
         status = env.success_status
         if isinstance(body, Reply):

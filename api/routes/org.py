@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import anyio.to_thread
 from litestar import Request, Response, delete, get, patch, post
 
 from api.auth import admin_of, hash_token, member_of, principal
@@ -121,20 +122,15 @@ async def update_agent(request: Req, cid: str, aid: str) -> Response[Any]:
 async def get_command(request: Req, cid: str, cmd_id: str) -> Response[Any]:
     await member_of(request, cid)
     svc = services(request)
+    # The marker first: the worker drops it only after committing, so if it is gone by
+    # now the database already holds the outcome.
+    accepted = await anyio.to_thread.run_sync(svc.results.accepted_company, cmd_id) == cid
     stored = await svc.read(queries.get_command, cid, cmd_id)
     if stored is not None:
         return json_response(stored)
-    if await _accepted_in(request, cid, cmd_id):
+    if accepted:
         return json_response({"id": cmd_id, "status": "accepted"})
     raise NotFound("command", cmd_id)
-
-
-async def _accepted_in(request: Req, cid: str, cmd_id: str) -> bool:
-    import anyio.to_thread
-
-    svc = services(request)
-    company = await anyio.to_thread.run_sync(svc.results.accepted_company, cmd_id)
-    return company == cid
 
 
 ROUTES = [

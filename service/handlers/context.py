@@ -10,10 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.commands import ReactToDependency
 from domain.errors import InvalidRequest, NotFound, PreconditionFailed
 from domain.events import IssueEvent
 from domain.issues import Decision
 from domain.model import Issue
+from domain.statuses import TERMINAL
 from service.db import repo
 from service.db import tables as t
 from service.views import issue_json
@@ -87,6 +89,8 @@ class Context:
         after = decision.issue
         if after.status.value in CLAIMABLE and decision.events:
             self.work_appeared = True
+        if after.status in TERMINAL and (before is None or before.status not in TERMINAL):
+            self._fan_out_to_dependents(after.id)
         given_to = after.assigned_agent_id
         if (
             given_to
@@ -101,6 +105,15 @@ class Context:
                 t.agents.update().where(t.agents.c.id == given_to).values(idle_since=self.now)
             )
         return self.issue_body(after)
+
+    def _fan_out_to_dependents(self, issue_id: str) -> None:
+        """Each dependent hears through its own command (serial on its own shard)."""
+        dependents = self.conn.execute(
+            sa.select(t.issue_dependencies.c.issue_id).where(
+                t.issue_dependencies.c.depends_on_id == issue_id
+            )
+        ).scalars()
+        self.follow_ups.extend(ReactToDependency(d, issue_id) for d in dependents)
 
     def issue_body(self, issue: Issue) -> dict[str, Any]:
         blocked = repo.blocked_by(self.conn, [issue.id]) if issue.dependencies else {}

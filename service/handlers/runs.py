@@ -18,6 +18,7 @@ from domain.commands import (
     ExpireLease,
     FailRun,
     HandoffRun,
+    ReactToDependency,
     RecordCheckpoint,
     ReviewIssue,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "expire_lease",
     "fail_run",
     "handoff_run",
+    "react_to_dependency",
     "record_checkpoint",
     "review_issue",
 ]
@@ -216,11 +218,13 @@ def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
 
 
 def _finish(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]:
-    runs_db.save_run(ctx.conn, ended.run)
+    if ended.run is not None:
+        runs_db.save_run(ctx.conn, ended.run)
     if ended.lease is not None:
         runs_db.save_lease(ctx.conn, ended.lease)
     body = ctx.commit_decision(issue, ended.decision)
-    offer_work(ctx, ended.run.agent_id)
+    if ended.run is not None:
+        offer_work(ctx, ended.run.agent_id)
     if ended.decision.issue.status is IssueStatus.QUEUED:
         ctx.follow_ups.append(DispatchIssue(issue.id))
     return body
@@ -313,3 +317,32 @@ def dispatch_issue(cmd: DispatchIssue, ctx: Context) -> Any:
     if not decision.events:
         return Reply(204)
     return ctx.commit_decision(issue, decision)
+
+
+def react_to_dependency(cmd: ReactToDependency, ctx: Context) -> Any:
+    """Fan-out from a dependency that ended: hand off on failure, unblock on done."""
+    issue = ctx.issue_for_update(cmd.issue_id)
+    status = ctx.conn.execute(
+        sa.select(t.issues.c.status).where(t.issues.c.id == cmd.dependency_id)
+    ).scalar_one()
+    if status in (IssueStatus.FAILED.value, IssueStatus.CANCELLED.value):
+        run_row = (
+            runs_db.load_run(ctx.conn, issue.id, issue.current_run_id)
+            if issue.current_run_id
+            else None
+        )
+        ended = rules.hand_off_for_dependency(
+            issue,
+            runs_db.run_from_row(run_row) if run_row is not None else None,
+            runs_db.active_lease(ctx.conn, issue.id),
+            dependency_id=cmd.dependency_id,
+            dependency_status=IssueStatus(status),
+            now=ctx.now,
+        )
+        return Reply(204) if ended is None else _finish(ctx, issue, ended)
+    if status == IssueStatus.DONE.value and not repo.blocked_by(ctx.conn, [issue.id]):
+        if issue.status is IssueStatus.ASSIGNED:
+            ctx.work_appeared = True  # its agent's waiting claim can take it now
+        elif issue.status is IssueStatus.QUEUED:
+            return dispatch_issue(DispatchIssue(issue.id), ctx)
+    return Reply(204)

@@ -35,8 +35,12 @@ def test_the_full_loop_from_assignment_to_done_with_one_rework(api: Api) -> None
     assert claimed["run"]["attempt"] == 1 and claimed["run"]["status"] == "active"
     assert claimed["lease"]["token"].startswith(claimed["run"]["id"])
 
-    acme.ok("POST", f"/issues/{issue['id']}/comments", {"text": "mind the tone", "author": "user:ada"},
-            status=201)
+    acme.ok(
+        "POST",
+        f"/issues/{issue['id']}/comments",
+        {"text": "mind the tone", "author": "user:ada"},
+        status=201,
+    )
     beat = _run_call(acme, claimed, "checkpoint", token, progress={"pct": 50}, state={"step": 2})
     assert beat.status_code == 200, beat.text
     assert [c["text"] for c in beat.json()["comments"]] == ["mind the tone"]
@@ -47,8 +51,11 @@ def test_the_full_loop_from_assignment_to_done_with_one_rework(api: Api) -> None
     done = _run_call(acme, claimed, "complete", token, result={"url": "https://example.com/post"})
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "review"
-    rejected = acme.ok("POST", f"/issues/{issue['id']}/review",
-                       {"decision": "reject", "comment": "shorter, please"})
+    rejected = acme.ok(
+        "POST",
+        f"/issues/{issue['id']}/review",
+        {"decision": "reject", "comment": "shorter, please"},
+    )
     assert rejected["status"] == "assigned" and rejected["assignedAgentId"] == agent["id"]
 
     second = _claim(acme, agent["id"], token).json()

@@ -62,6 +62,7 @@ from domain.runs import (
     end_run_by_others,
     expire_lease,
     fail_run,
+    hand_off_for_dependency,
     handoff_run,
     priority_of,
     renew_lease,
@@ -1078,3 +1079,46 @@ def test_exhausting_every_attempt_by_expiry_fails_the_issue_exactly_at_the_limit
     assert issue.attempts == 3
     with pytest.raises(DomainError):
         _claim(issue, run_id="run_late")
+
+
+def test_a_failed_dependency_hands_off_a_running_issue_and_ends_its_run() -> None:
+    issue = make_issue(S.RUNNING, attempts=1)
+    run = Run("run_1", issue.id, "agt_previous", 1, NOW - timedelta(minutes=5))
+    lease = Lease("run_1.1", "run_1", issue.id, 1, 60, NOW, NOW + timedelta(seconds=60))
+    ended = hand_off_for_dependency(
+        issue, run, lease, dependency_id="iss_up", dependency_status=S.FAILED, now=NOW
+    )
+    assert ended is not None
+    assert ended.decision.issue.status is S.HANDOFF
+    assert ended.decision.issue.current_run_id is None
+    assert ended.run is not None and ended.run.exit_reason is ExitReason.DEPENDENCY_FAILED
+    assert ended.lease is not None and ended.lease.release_reason == "dependency_failed"
+    (event,) = ended.decision.events
+    assert event.reason == "dependency iss_up ended failed"
+
+
+@pytest.mark.parametrize("status", [S.QUEUED, S.ASSIGNED, S.REVIEW, S.HANDOFF])
+def test_a_cancelled_dependency_hands_off_every_live_dependent(status: IssueStatus) -> None:
+    ended = hand_off_for_dependency(
+        make_issue(status),
+        None,
+        None,
+        dependency_id="iss_up",
+        dependency_status=S.CANCELLED,
+        now=NOW,
+    )
+    assert ended is not None and ended.decision.issue.status is S.HANDOFF
+    assert ended.run is None
+
+
+@pytest.mark.parametrize("status", [S.DONE, S.FAILED, S.CANCELLED])
+def test_a_terminal_dependent_is_left_alone_when_a_dependency_fails(status: IssueStatus) -> None:
+    ended = hand_off_for_dependency(
+        make_issue(status),
+        None,
+        None,
+        dependency_id="iss_up",
+        dependency_status=S.FAILED,
+        now=NOW,
+    )
+    assert ended is None
