@@ -14,7 +14,7 @@ from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
-from api.routes import issues, ops, org, runs
+from api.routes import issues, ops, org, runs, webhooks
 from api.services import Services
 from domain.errors import NotFound
 from service.db.engine import make_engine
@@ -22,9 +22,12 @@ from service.migrate import upgrade
 from service.pipeline import Applier
 from service.results import MemoryResults, RedisResults, ResultWaiter
 from service.settings import Settings, get_settings
-from workers.broker import make_broker
+from service.webhooks.delivery import Deliverer
+from workers.broker import COMMAND_QUEUE_PREFIX, make_broker
 from workers.commands import CommandBus, declare_command_actors, runtime
 from workers.scheduler import Scheduler
+from workers.webhooks import WEBHOOKS_QUEUE, declare_webhook_actors
+from workers.webhooks import runtime as webhook_runtime
 
 __all__ = ["admin_token", "create_app"]
 
@@ -71,8 +74,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings, pool_size=20)
     broker = make_broker(settings)
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
+    hooks = declare_webhook_actors(broker)
     results: ResultWaiter
     worker: Worker | None = None
+    webhook_worker: Worker | None = None
     scheduler: Scheduler | None = None
     stop_scheduler = threading.Event()
     if settings.distributed:
@@ -81,10 +86,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     else:
         memory = MemoryResults()
         results = memory
-        runtime.applier = Applier(engine, memory.publish, enqueue=bus.publish)
+        runtime.applier = Applier(engine, memory.publish, enqueue=bus.publish, webhooks=hooks.send)
         # SQLite has one writer: one thread applies every shard, in order.
-        worker = Worker(broker, worker_threads=1)
-        scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s)
+        commands = {q for q in broker.get_declared_queues() if q.startswith(COMMAND_QUEUE_PREFIX)}
+        worker = Worker(broker, queues=commands, worker_threads=1)
+        # Deliveries wait on receivers: their own threads, never the commands thread.
+        webhook_runtime.deliverer = Deliverer(engine, settings, hooks.send_delivery)
+        webhook_worker = Worker(
+            broker, queues={WEBHOOKS_QUEUE}, worker_threads=settings.webhook_threads
+        )
+        scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, webhooks=hooks.send)
     svc = Services(
         settings=settings,
         engine=engine,
@@ -98,8 +109,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if not settings.distributed:
             upgrade(settings)
         await results.start()
-        if worker is not None:
+        if worker is not None and webhook_worker is not None:
             worker.start()
+            webhook_worker.start()
         if scheduler is not None:
             threading.Thread(
                 target=scheduler.run, args=(stop_scheduler,), name="scheduler", daemon=True
@@ -108,7 +120,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def shutdown(_: Litestar) -> None:
         stop_scheduler.set()
-        if worker is not None:
+        if worker is not None and webhook_worker is not None:
+            webhook_worker.stop()
             worker.stop()
         await results.stop()
         svc.publish_pool.shutdown(wait=False)
@@ -116,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         before_request=_refuse_odd_path_ids,
-        route_handlers=[*org.ROUTES, *issues.ROUTES, *runs.ROUTES, *ops.ROUTES],
+        route_handlers=[*org.ROUTES, *issues.ROUTES, *runs.ROUTES, *webhooks.ROUTES, *ops.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[startup],
         on_shutdown=[shutdown],

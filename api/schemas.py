@@ -27,6 +27,7 @@ __all__ = [
     "CommentCreate",
     "CompanyCreate",
     "CompleteBody",
+    "EmptyBody",
     "FailBody",
     "HandoffBody",
     "IssueCreate",
@@ -35,6 +36,8 @@ __all__ = [
     "ReviewBody",
     "TeamCreate",
     "TokenCreate",
+    "WebhookCreate",
+    "WebhookPatch",
 ]
 
 
@@ -62,6 +65,10 @@ def _six_places(value: Decimal | None) -> Decimal | None:
     if value is not None and value.as_tuple().exponent < -6:  # type: ignore[operator]
         raise ValueError("money has at most 6 decimal places")
     return value
+
+
+class EmptyBody(Body):
+    """A body with no fields (any field is refused)."""
 
 
 class CompanyCreate(Body):
@@ -201,3 +208,42 @@ class HandoffBody(Body):
 class ReviewBody(Body):
     decision: Literal["accept", "reject"]
     comment: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
+
+
+EventFilter = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+def _known_events(value: list[str] | None) -> list[str] | None:
+    from service.webhooks.outbox import EVENT_TYPES
+
+    if value is not None:
+        unknown = [e for e in value if e not in EVENT_TYPES and e != "issue.*"]
+        if unknown:
+            raise ValueError(f"unknown event type {unknown[0]!r}; use issue.* or one of the list")
+        if not value:
+            raise ValueError("name at least one event type (or issue.*)")
+    return value
+
+
+class WebhookCreate(Body):
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    events: Annotated[list[EventFilter], Field(max_length=20)]
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+    _events = field_validator("events")(_known_events)
+
+
+class WebhookPatch(Body):
+    url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    events: Annotated[list[EventFilter], Field(max_length=20)] | None = None
+    disabled: Annotated[bool, Field(strict=True)] | None = None
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+    _events = field_validator("events")(_known_events)
+
+    @model_validator(mode="after")
+    def _not_null(self) -> WebhookPatch:
+        for name in ("url", "events", "disabled"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self

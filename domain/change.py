@@ -19,6 +19,8 @@ class Decision:
 
     issue: Issue
     events: tuple[IssueEvent, ...]
+    #: The issue as it was right after each event (for payloads ordered by version).
+    states: tuple[Issue, ...] = ()
 
 
 class Change:
@@ -30,6 +32,7 @@ class Change:
         self.actor = actor
         self.reason = reason
         self.events: list[IssueEvent] = []
+        self.states: list[Issue] = []
 
     def move(
         self,
@@ -59,6 +62,7 @@ class Change:
         self.events.append(
             event(self.issue.id, before, to, version, actor or self.actor, self.reason)
         )
+        self.states.append(self.issue)
 
     def decision(self) -> Decision:
-        return Decision(self.issue, tuple(self.events))
+        return Decision(self.issue, tuple(self.events), tuple(self.states))

@@ -22,6 +22,8 @@ __all__ = [
     "CreateIssue",
     "CreateTeam",
     "CreateToken",
+    "CreateWebhook",
+    "DeleteWebhook",
     "DispatchIssue",
     "ExpireLease",
     "FailRun",
@@ -30,10 +32,12 @@ __all__ = [
     "ReactToDependency",
     "ReassignIssue",
     "RecordCheckpoint",
+    "RedeliverWebhook",
     "ReviewIssue",
     "RevokeToken",
     "UpdateAgent",
     "UpdateIssue",
+    "UpdateWebhook",
 ]
 
 
@@ -311,6 +315,57 @@ class ReactToDependency:
         return self.issue_id
 
 
+@dataclass(frozen=True, slots=True)
+class CreateWebhook:
+    webhook_id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    description: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.webhook_id
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateWebhook:
+    """Only the fields named in ``fields_set`` change."""
+
+    webhook_id: str
+    fields_set: frozenset[str]
+    url: str | None = None
+    events: tuple[str, ...] | None = None
+    disabled: bool | None = None
+    description: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.webhook_id
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteWebhook:
+    webhook_id: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.webhook_id
+
+
+@dataclass(frozen=True, slots=True)
+class RedeliverWebhook:
+    """Send a delivery's event to its endpoint again, as a new delivery."""
+
+    webhook_id: str
+    delivery_id: str
+    new_delivery_id: str
+
+    @property
+    def shard_key(self) -> str:
+        return self.webhook_id
+
+
 Command = (
     CreateCompany
     | CreateToken
@@ -333,4 +388,8 @@ Command = (
     | ExpireLease
     | DispatchIssue
     | ReactToDependency
+    | CreateWebhook
+    | UpdateWebhook
+    | DeleteWebhook
+    | RedeliverWebhook
 )

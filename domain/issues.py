@@ -100,6 +100,7 @@ def create_issue(
     )
     change = Change(issue, now, actor, None)
     change.events.append(IssueCreated(issue.id, None, S.QUEUED, 1, actor))
+    change.states.append(issue)
     if agent is not None:
         if agent.status is AgentStatus.ACTIVE:
             change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned)

@@ -36,6 +36,10 @@ COMMAND_TYPES: dict[str, type[Any]] = {
         c.ExpireLease,
         c.DispatchIssue,
         c.ReactToDependency,
+        c.CreateWebhook,
+        c.UpdateWebhook,
+        c.DeleteWebhook,
+        c.RedeliverWebhook,
     )
 }
 _ADAPTERS = {name: TypeAdapter(cls) for name, cls in COMMAND_TYPES.items()}

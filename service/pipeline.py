@@ -20,7 +20,7 @@ from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotF
 from service.db import tables as t
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
-from service.handlers import issues, org, runs
+from service.handlers import issues, org, runs, webhooks
 from service.handlers.context import Context, Reply
 from service.ids import new_id
 from service.problems import problem, problem_from_error
@@ -52,6 +52,10 @@ HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
     c.ExpireLease: runs.expire_lease,
     c.DispatchIssue: runs.dispatch_issue,
     c.ReactToDependency: runs.react_to_dependency,
+    c.CreateWebhook: webhooks.create_webhook,
+    c.UpdateWebhook: webhooks.update_webhook,
+    c.DeleteWebhook: webhooks.delete_webhook,
+    c.RedeliverWebhook: webhooks.redeliver_webhook,
 }
 
 #: How long an ``Idempotency-Key`` is remembered.
@@ -82,12 +86,16 @@ class Applier:
         publish: Publish,
         clock: Callable[[], datetime] = utc_now,
         enqueue: Callable[[Envelope], None] | None = None,
+        webhooks: Callable[[str, str], None] | None = None,
     ) -> None:
         self.engine = engine.execution_options(write=True)
         self.publish = publish
         self.clock = clock
         #: Publishes follow-up commands after commit (None: the scheduler's sweeps catch up).
         self.enqueue = enqueue
+        #: Sends ("relay", event id) / ("deliver", delivery id) to the webhooks pool after
+        #: commit (None: the scheduler's outbox relay picks them up).
+        self.webhooks = webhooks
 
     def apply(self, env: Envelope) -> Outcome:
         """Apply ``env`` once (a redelivery returns the stored outcome) and publish the result.
@@ -114,10 +122,20 @@ class Applier:
                     raise
                 time.sleep(TRANSIENT_BACKOFF_S * 2 ** (transients - 1))
         self.publish(env.reply_to, outcome)
-        if self.enqueue is not None:
-            for command in follow_ups:
-                self._follow_up(env, command)
+        for job in follow_ups:
+            if isinstance(job, tuple):
+                self._webhook_job(*job)
+            elif self.enqueue is not None:
+                self._follow_up(env, job)
         return outcome
+
+    def _webhook_job(self, kind: str, ident: str) -> None:
+        if self.webhooks is None:
+            return
+        try:
+            self.webhooks(kind, ident)
+        except Exception:  # committed already; the scheduler's relay sweep sends it
+            log.warning("could not enqueue webhook %s %s", kind, ident)
 
     def _follow_up(self, env: Envelope, command: Any) -> None:
         follow = Envelope(new_id("cmd"), env.company_id, "system:dispatcher", command)
@@ -190,6 +208,7 @@ class Applier:
             ):
                 raise NotFound("company", env.company_id or "")
             body = HANDLERS[type(env.command)](env.command, ctx)
+            ctx.write_outbox()
         except DomainError as error:
             savepoint.rollback()
             status, answer = problem_from_error(error)
@@ -215,7 +234,8 @@ class Applier:
         if isinstance(body, Reply):
             status, body = body.status, body.body
         work = env.company_id if ctx.work_appeared else None
-        return Outcome(env.command_id, True, status, body, work), ctx.follow_ups
+        jobs: list[Any] = [*ctx.follow_ups, *ctx.webhook_jobs]
+        return Outcome(env.command_id, True, status, body, work), jobs
 
     def _store(
         self, conn: Connection, env: Envelope, outcome: Outcome, with_key: bool = True

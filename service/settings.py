@@ -40,12 +40,26 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=5.0, gt=0)
     #: Log level of every process.
     log_level: str = "INFO"
+    #: Let webhooks reach private, loopback and link-local addresses (tests, local use).
+    webhook_allow_private: bool = False
+    #: Delays before each delivery attempt, in seconds, comma-separated; jittered ±10%.
+    webhook_retry_schedule_s: str = "0,5,300,1800,7200,18000,36000,36000"
+    #: A receiver has this long to answer 2xx, in seconds.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    #: An endpoint failing without a success for this long is disabled, in seconds (5 days).
+    webhook_disable_after_s: float = Field(default=5 * 24 * 3600, gt=0)
+    #: Threads of the webhooks pool (deliveries run in parallel, a few per endpoint at most).
+    webhook_threads: int = Field(default=16, ge=1, le=256)
 
     @model_validator(mode="after")
     def _distributed_needs_redis(self) -> Settings:
         if self.broker_url and not self.redis_url:
             raise ValueError("AGENTQ_BROKER_URL needs AGENTQ_REDIS_URL (where results go)")
         return self
+
+    @property
+    def retry_schedule_s(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.webhook_retry_schedule_s.split(",") if x.strip())
 
     @property
     def distributed(self) -> bool:

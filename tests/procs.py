@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "aq_op_test_operator_token"
 #: The stacks under test sweep every second, so expiry tests stay short.
 SWEEP_INTERVAL_S = 1.0
+#: Webhooks in tests: receivers on 127.0.0.1, a short retry schedule, a short timeout.
+WEBHOOK_ENV = {
+    "AGENTQ_WEBHOOK_ALLOW_PRIVATE": "true",
+    "AGENTQ_WEBHOOK_RETRY_SCHEDULE_S": "0,1,1,1,1,1,1,1",
+    "AGENTQ_WEBHOOK_TIMEOUT_S": "3",
+}
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,11 @@ class Stack:
         self.processes.append(proc)
         return proc
 
+    def start_webhooks(self, name: str = "worker-webhooks") -> Process:
+        proc = spawn(name, ["-m", "workers", "webhooks"], self.env, self.log_dir)
+        self.processes.append(proc)
+        return proc
+
     def start_scheduler(self, name: str = "scheduler") -> Process:
         proc = spawn(name, ["-m", "workers", "scheduler"], self.env, self.log_dir)
         self.processes.append(proc)
@@ -123,6 +134,7 @@ def start_embedded(log_dir: Path) -> Stack:
         "AGENTQ_DATA_DIR": str(log_dir / "data"),
         "AGENTQ_LOG_LEVEL": "WARNING",
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
+        **WEBHOOK_ENV,
     }
     stack = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
@@ -138,6 +150,7 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
         "AGENTQ_ADMIN_TOKEN": ADMIN_TOKEN,
         "AGENTQ_LOG_LEVEL": "WARNING",
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
+        **WEBHOOK_ENV,
     }
     stack = Stack("distributed", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     release = subprocess.run(
@@ -153,6 +166,7 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
     stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
     for i in range(workers):
         stack.start_worker(f"worker-commands-{i}")
+    stack.start_webhooks()
     stack.start_scheduler()
     stack.wait_healthy()
     return stack

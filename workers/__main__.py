@@ -13,9 +13,12 @@ from service.db.engine import make_engine
 from service.pipeline import Applier
 from service.results import RedisResultPublisher
 from service.settings import get_settings
+from service.webhooks.delivery import Deliverer
 from workers.broker import make_broker
 from workers.commands import CommandBus, declare_command_actors, queue_name, runtime
 from workers.scheduler import Scheduler
+from workers.webhooks import WEBHOOKS_QUEUE, declare_webhook_actors
+from workers.webhooks import runtime as webhook_runtime
 
 log = logging.getLogger("agentq.workers")
 
@@ -31,7 +34,10 @@ def run_commands_pool() -> None:
     engine = make_engine(settings, pool_size=settings.command_shards)
     broker = make_broker(settings)
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    runtime.applier = Applier(engine, RedisResultPublisher(settings.redis_url), enqueue=bus.publish)
+    hooks = declare_webhook_actors(broker)
+    runtime.applier = Applier(
+        engine, RedisResultPublisher(settings.redis_url), enqueue=bus.publish, webhooks=hooks.send
+    )
     queues = {queue_name(i) for i in range(settings.command_shards)}
     worker = Worker(broker, queues=queues, worker_threads=settings.command_shards)
     # One unacked message per shard queue: the next command of a shard is not even
@@ -50,13 +56,30 @@ def run_scheduler() -> None:
     engine = make_engine(settings, pool_size=2)
     broker = make_broker(settings)
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s)
+    hooks = declare_webhook_actors(broker)
+    scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, webhooks=hooks.send)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     log.info("agentq scheduler started", extra={"action": "scheduler_started"})
     scheduler.run(stop)
     broker.close()
+    engine.dispose()
+
+
+def run_webhooks_pool() -> None:
+    """Relay outbox events and attempt deliveries, ``AGENTQ_WEBHOOK_THREADS`` at a time."""
+    settings = get_settings()
+    if not settings.distributed:
+        raise SystemExit("the webhooks pool runs in distributed mode: set AGENTQ_BROKER_URL")
+    engine = make_engine(settings, pool_size=min(settings.webhook_threads, 20))
+    broker = make_broker(settings)
+    declare_command_actors(broker, settings.command_shards)
+    hooks = declare_webhook_actors(broker)
+    webhook_runtime.deliverer = Deliverer(engine, settings, hooks.send_delivery)
+    worker = Worker(broker, queues={WEBHOOKS_QUEUE}, worker_threads=settings.webhook_threads)
+    _run_until_signalled(worker, "webhooks")
+    webhook_runtime.deliverer.close()
     engine.dispose()
 
 
@@ -72,7 +95,11 @@ def _run_until_signalled(worker: Worker, pool: str) -> None:
     worker.broker.close()
 
 
-POOLS = {"commands": run_commands_pool, "scheduler": run_scheduler}
+POOLS = {
+    "commands": run_commands_pool,
+    "webhooks": run_webhooks_pool,
+    "scheduler": run_scheduler,
+}
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +35,10 @@ log = logging.getLogger("agentq.scheduler")
 LEADER_KEY = 0x61_67_65_6E_74_71
 #: Most candidates of each kind enqueued per tick.
 BATCH = 500
+#: An outbox event not relayed this long after commit is relayed by the sweep.
+OUTBOX_GRACE = timedelta(seconds=2)
+#: A delivery enqueued this long ago and still due is enqueued again (a lost message).
+REENQUEUE_AFTER = timedelta(seconds=60)
 
 
 class LeaderLock:
@@ -89,11 +93,14 @@ class Scheduler:
         enqueue: Callable[[Envelope], None],
         interval_s: float,
         leader: LeaderLock | None = None,
+        webhooks: Callable[[str, str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.enqueue = enqueue
         self.interval_s = interval_s
         self.leader = leader or LeaderLock(engine)
+        #: Sends ("relay", event id) / ("deliver", delivery id) to the webhooks pool.
+        self.webhooks = webhooks
 
     def _now(self, conn: Connection) -> Any:
         return sa.func.now() if conn.dialect.name == "postgresql" else utc_now()
@@ -155,6 +162,51 @@ class Scheduler:
             )
         return found
 
+    def webhook_jobs(self) -> list[tuple[str, str]]:
+        """Outbox events nobody relayed (a crash between commit and publish), and deliveries
+        whose next attempt is due or whose worker's hold lapsed: each enqueued once."""
+        now = utc_now()
+        e, d = t.webhook_events, t.webhook_deliveries
+        jobs: list[tuple[str, str]] = []
+        with self.engine.begin() as conn:
+            stragglers = conn.execute(
+                sa.select(e.c.id)
+                .where(e.c.relayed_at.is_(None), e.c.created_at < now - OUTBOX_GRACE)
+                .order_by(e.c.created_at)
+                .limit(BATCH)
+            ).scalars()
+            jobs.extend(("relay", event_id) for event_id in stragglers)
+            stale = now - REENQUEUE_AFTER
+            due = sa.or_(
+                (d.c.status == "pending")
+                & (d.c.next_attempt_at <= now)
+                & (
+                    d.c.enqueued_at.is_(None)
+                    | (d.c.enqueued_at < d.c.next_attempt_at)
+                    | (d.c.enqueued_at < stale)
+                ),
+                (d.c.status == "delivering")
+                & (d.c.locked_until <= now)
+                & (
+                    d.c.enqueued_at.is_(None)
+                    | (d.c.enqueued_at < d.c.locked_until)
+                    | (d.c.enqueued_at < stale)
+                ),
+            )
+            ids = list(
+                conn.execute(
+                    sa.select(d.c.id)
+                    .where(due)
+                    .order_by(d.c.next_attempt_at)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                ).scalars()
+            )
+            if ids:
+                conn.execute(d.update().where(d.c.id.in_(ids)).values(enqueued_at=now))
+            jobs.extend(("deliver", delivery_id) for delivery_id in ids)
+        return jobs
+
     def tick(self) -> tuple[int, int]:
         """One sweep if this process leads: (expiries, dispatches) enqueued."""
         if not self.leader.held():
@@ -176,6 +228,9 @@ class Scheduler:
             self.enqueue(
                 Envelope(new_id("cmd"), row.company_id, "system:dispatcher", DispatchIssue(row.id))
             )
+        if self.webhooks is not None:
+            for kind, ident in self.webhook_jobs():
+                self.webhooks(kind, ident)
         if expired or queued:
             log.info(
                 "swept: %d expired leases, %d dispatches",

@@ -19,6 +19,8 @@ from domain.statuses import TERMINAL
 from service.db import repo
 from service.db import tables as t
 from service.views import issue_json
+from service.webhooks import outbox
+from service.webhooks.outbox import PendingEvent
 
 __all__ = ["Context", "Reply"]
 
@@ -48,6 +50,13 @@ class Context:
     follow_ups: list[Any] = field(default_factory=list)
     #: True when the command left an issue claimable: waiting claims are woken.
     work_appeared: bool = False
+    #: What the command did, for the webhook outbox: decisions, and extra events (progress).
+    decisions: list[Decision] = field(default_factory=list)
+    extra_webhooks: list[PendingEvent] = field(default_factory=list)
+    #: The run the webhook events concern, if any (``data.run`` in their payloads).
+    webhook_run: dict[str, Any] | None = None
+    #: Webhook jobs to send after commit: ("relay", event id) or ("deliver", delivery id).
+    webhook_jobs: list[tuple[str, str]] = field(default_factory=list)
 
     def db_now(self) -> datetime:
         """The database's clock (PostgreSQL), which decides lease expiry; ``now`` on SQLite."""
@@ -86,6 +95,7 @@ class Context:
         else:
             repo.save_issue(self.conn, before, decision.issue)
         self.record(decision.events)
+        self.decisions.append(decision)
         after = decision.issue
         if after.status.value in CLAIMABLE and decision.events:
             self.work_appeared = True
@@ -105,6 +115,21 @@ class Context:
                 t.agents.update().where(t.agents.c.id == given_to).values(idle_since=self.now)
             )
         return self.issue_body(after)
+
+    def write_outbox(self) -> None:
+        """The webhook events of everything this command did, in its transaction."""
+        if not (self.decisions or self.extra_webhooks):
+            return
+        if not outbox.has_subscribers(self.conn, self.company_id):
+            return
+        pending: list[PendingEvent] = []
+        for decision in self.decisions:
+            pending.extend(outbox.pending_from(self.conn, decision.events, decision.states))
+        pending.extend(self.extra_webhooks)
+        ids = outbox.write_events(
+            self.conn, self.company_id, pending, now=self.now, run=self.webhook_run
+        )
+        self.webhook_jobs.extend(("relay", event_id) for event_id in ids)
 
     def _fan_out_to_dependents(self, issue_id: str) -> None:
         """Each dependent hears through its own command (serial on its own shard)."""

@@ -131,9 +131,10 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     runs_db.insert_lease(ctx.conn, started.lease)
     body = ctx.commit_decision(issue, started.decision)
     ctx.conn.execute(t.agents.update().where(t.agents.c.id == agent.id).values(idle_since=ctx.now))
+    ctx.webhook_run = _run_body(ctx, started.run.id)
     return {
         "issue": body,
-        "run": _run_body(ctx, started.run.id),
+        "run": ctx.webhook_run,
         "lease": {"token": started.lease.token, "expiresAt": fmt_time(started.lease.expires_at)},
     }
 
@@ -195,7 +196,7 @@ def _new_comments(ctx: Context, run_row: Any, run: Run) -> tuple[list[dict[str, 
 
 
 def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
-    _, row, run, lease = _agent_call(
+    issue, row, run, lease = _agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
     )
     lease = rules.renew_lease(lease, ctx.now)
@@ -209,6 +210,11 @@ def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
     if "workspace_url" in cmd.fields_set:
         run = replace(run, workspace_url=cmd.workspace_url)
     runs_db.save_run(ctx.conn, run, final_checkpoint=checkpoint, comment_cursor=cursor)
+    if "progress" in cmd.fields_set:
+        ctx.webhook_run = _run_body(ctx, run.id)
+        ctx.extra_webhooks.append(
+            ("issue.progress", issue, issue.status.value, f"agent:{run.agent_id}")
+        )
     return {
         "lease": {"token": lease.token, "expiresAt": fmt_time(lease.expires_at)},
         "comments": comments,
@@ -222,6 +228,8 @@ def _finish(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]:
         runs_db.save_run(ctx.conn, ended.run)
     if ended.lease is not None:
         runs_db.save_lease(ctx.conn, ended.lease)
+    if ended.run is not None:
+        ctx.webhook_run = _run_body(ctx, ended.run.id)
     body = ctx.commit_decision(issue, ended.decision)
     if ended.run is not None:
         offer_work(ctx, ended.run.agent_id)

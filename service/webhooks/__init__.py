@@ -1,0 +1,1 @@
+"""Outgoing webhooks: the transactional outbox and the SSRF guard for their URLs."""

@@ -1,0 +1,136 @@
+"""The transactional outbox: webhook events written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.events import IssueAssigned, IssueEvent, IssueUpdated
+from domain.model import Issue
+from service.db import tables as t
+from service.ids import new_id
+from service.views import fmt_time, issue_json
+
+__all__ = ["EVENT_TYPES", "PendingEvent", "matches", "webhook_type", "write_events"]
+
+#: Every event type a subscription may name: the seed's ten, and two transitions (ext).
+EVENT_TYPES = frozenset(
+    {
+        "issue.created",
+        "issue.assigned",
+        "issue.reassigned",
+        "issue.started",
+        "issue.progress",
+        "issue.review",
+        "issue.done",
+        "issue.failed",
+        "issue.cancelled",
+        "issue.handoff",
+        "issue.requeued",
+        "issue.rejected",
+    }
+)
+
+#: (type, issue after the change, previous status, actor)
+PendingEvent = tuple[str, Issue, str | None, str]
+
+
+def webhook_type(event: IssueEvent, first_assignment: bool) -> str | None:
+    """The webhook an activity event becomes; None for changes that are not transitions."""
+    if isinstance(event, IssueAssigned):
+        return "issue.assigned" if first_assignment else "issue.reassigned"
+    if isinstance(event, IssueUpdated) or event.type == "issue.commented":
+        return None
+    return event.type if event.type in EVENT_TYPES else None
+
+
+def matches(filters: Sequence[str], event_type: str) -> bool:
+    """An endpoint's filters match exact types and ``issue.*``."""
+    return any(
+        f == event_type or (f.endswith(".*") and event_type.startswith(f[:-1])) for f in filters
+    )
+
+
+def pending_from(
+    conn: Connection, events: Sequence[IssueEvent], states: Sequence[Issue]
+) -> list[PendingEvent]:
+    """Webhook events for one decision's activity events (``issue.assigned`` only once)."""
+    pending: list[PendingEvent] = []
+    assigned_before: dict[str, bool] = {}
+    for event, state in zip(events, states, strict=True):
+        first = False
+        if isinstance(event, IssueAssigned):
+            if event.issue_id not in assigned_before:
+                assigned_before[event.issue_id] = (
+                    conn.execute(
+                        sa.select(t.webhook_events.c.id)
+                        .where(
+                            t.webhook_events.c.issue_id == event.issue_id,
+                            t.webhook_events.c.type == "issue.assigned",
+                        )
+                        .limit(1)
+                    ).first()
+                    is not None
+                )
+            first = not assigned_before[event.issue_id]
+            assigned_before[event.issue_id] = True
+        kind = webhook_type(event, first)
+        if kind is not None:
+            previous = None if event.from_status is None else str(event.from_status)
+            pending.append((kind, state, previous, event.actor))
+    return pending
+
+
+def has_subscribers(conn: Connection, company_id: str) -> bool:
+    """Only companies with an enabled endpoint pay for outbox rows."""
+    found = conn.execute(
+        sa.select(t.webhook_endpoints.c.id)
+        .where(t.webhook_endpoints.c.company_id == company_id, ~t.webhook_endpoints.c.disabled)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def write_events(
+    conn: Connection,
+    company_id: str,
+    pending: Sequence[PendingEvent],
+    *,
+    now: datetime,
+    blocked_by: Sequence[str] = (),
+    run: dict[str, Any] | None = None,
+) -> list[str]:
+    """Insert the events (in the caller's transaction); their ids, for the relay."""
+    rows = []
+    for kind, issue, previous, actor in pending:
+        event_id = new_id("evt")
+        data: dict[str, Any] = {
+            "issue": issue_json(issue, blocked_by),
+            "previousStatus": previous,
+            "actor": actor,
+        }
+        if run is not None:
+            data["run"] = run
+        rows.append(
+            {
+                "id": event_id,
+                "company_id": company_id,
+                "issue_id": issue.id,
+                "type": kind,
+                "created_at": now,
+                "payload": {
+                    "id": event_id,
+                    "type": kind,
+                    "createdAt": fmt_time(now),
+                    "companyId": company_id,
+                    "data": data,
+                },
+            }
+        )
+    if rows:
+        conn.execute(t.webhook_events.insert(), rows)
+    return [str(r["id"]) for r in rows]
