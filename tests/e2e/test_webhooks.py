@@ -98,3 +98,19 @@ def test_webhooks_of_another_company_are_not_found(api: Api) -> None:
             rival.call(method, path, {} if method == "PATCH" else None), 404, "not_found"
         )
     assert acme.ok("GET", f"/webhooks/{hook['id']}")["id"] == hook["id"]
+
+
+def test_an_endpoint_answering_410_gone_is_disabled(api: Api) -> None:
+    acme = api.new_company()
+    with receiver(lambda _n: (410, 0.0)) as hook:
+        created = acme.ok("POST", "/webhooks", {"url": hook.url, "events": ["issue.*"]}, status=201)
+        acme.issue("nobody home")
+        end = time.monotonic() + 20
+        state = created
+        while time.monotonic() < end and not state["disabled"]:
+            time.sleep(0.1)
+            state = acme.ok("GET", f"/webhooks/{created['id']}")
+    assert state["disabled"] is True and state["disabledReason"] == "410 Gone"
+    (delivery,) = acme.ok("GET", f"/webhooks/{created['id']}/deliveries")["data"]
+    assert delivery["status"] == "failed" and delivery["responseStatus"] == 410
+    assert len(hook.requests) == 1  # not retried
