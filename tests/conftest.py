@@ -12,6 +12,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -80,9 +81,9 @@ def service_urls() -> Iterator[ServiceUrls]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-@pytest.fixture
-def own_vhost_urls(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
-    """The run's database and Redis with a vhost of its own: no other worker consumes there."""
+@contextmanager
+def vhost_of_its_own(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
+    """The run's database and Redis with a new vhost: no other stack's worker consumes there."""
     vhost = f"agentq_test_{uuid.uuid4().hex[:10]}"
     _rabbitmqctl("add_vhost", vhost)
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
@@ -94,3 +95,9 @@ def own_vhost_urls(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
         )
     finally:
         _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def own_vhost_urls(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
+    with vhost_of_its_own(service_urls) as urls:
+        yield urls

@@ -16,6 +16,7 @@ from service.envelope import Envelope, Outcome
 from service.ids import new_id
 from service.pipeline import Applier
 from service.settings import Settings
+from tests.conftest import vhost_of_its_own
 from tests.procs import ServiceUrls, Stack, start_distributed
 
 
@@ -68,10 +69,12 @@ def count(engine: Engine, query: sa.Select[Any]) -> int:
 def distributed(
     service_urls: ServiceUrls, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """The distributed stack (API + two commands workers) for this module."""
+    """The distributed stack (API, two commands workers, webhooks, scheduler) for this
+    module, on a vhost of its own: the e2e suite's stack never takes its messages."""
     log_dir: Path = tmp_path_factory.mktemp("distributed")
-    stack = start_distributed(service_urls.env(), log_dir, workers=2)
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    with vhost_of_its_own(service_urls) as urls:
+        stack = start_distributed(urls.env(), log_dir, workers=2)
+        try:
+            yield stack
+        finally:
+            stack.stop()
