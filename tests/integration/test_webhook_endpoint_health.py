@@ -1,0 +1,57 @@
+"""An endpoint that keeps failing is disabled after five days, on PostgreSQL, with a fake clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from domain import commands as c
+from service.db import tables as t
+from service.ids import new_id
+from service.settings import Settings
+from service.webhooks.delivery import Deliverer
+from tests.integration.conftest import Apply
+from tests.receiver import receiver
+
+
+def test_an_endpoint_failing_for_five_days_straight_is_disabled(
+    engine: Engine, settings: Settings, apply: Apply
+) -> None:
+    now = [datetime(2026, 4, 11, 8, 0, tzinfo=UTC)]
+    hook_settings = settings.model_copy(
+        update={"webhook_allow_private": True, "webhook_retry_schedule_s": "0,0,0,0,0,0,0,0"}
+    )
+    sent: list[str] = []
+    deliverer = Deliverer(engine, hook_settings, sent.append, clock=lambda: now[0])
+    with receiver(lambda _n: (500, 0.0)) as hook:
+        company = new_id("cmp")
+        assert apply(c.CreateCompany(company, "Flaky"), company).applied
+        webhook_id = new_id("whk")
+        created = c.CreateWebhook(webhook_id, hook.url, ("issue.*",), "whsec_" + "B" * 32)
+        assert apply(created, company).applied
+        assert apply(c.CreateIssue(new_id("iss"), "keeps failing"), company).applied
+        with engine.connect() as conn:
+            (event_id,) = conn.execute(
+                sa.select(t.webhook_events.c.id).where(t.webhook_events.c.company_id == company)
+            ).scalars()
+        (delivery_id,) = deliverer.relay(event_id)
+
+        def endpoint() -> sa.Row[tuple[object, ...]]:
+            with engine.connect() as conn:
+                return conn.execute(
+                    sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id)
+                ).one()
+
+        assert deliverer.deliver(delivery_id) == "pending"
+        assert endpoint().failing_since == now[0]
+        now[0] += timedelta(days=3)
+        assert deliverer.deliver(delivery_id) == "pending"
+        assert endpoint().disabled is False
+        now[0] += timedelta(days=2, seconds=1)
+        assert deliverer.deliver(delivery_id) == "pending"
+        deliverer.close()
+    gone = endpoint()
+    assert gone.disabled is True and gone.disabled_reason == "failing for 5 days"
+    assert len(hook.requests) == 3
