@@ -14,9 +14,10 @@ from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
-from api.routes import issues, ops, org, runs, webhooks
+from api.routes import bulk, issues, ops, org, runs, webhooks
 from api.services import Services
 from domain.errors import NotFound
+from service.bulk import BulkRunner
 from service.db.engine import make_engine
 from service.migrate import upgrade
 from service.pipeline import Applier
@@ -24,9 +25,12 @@ from service.results import MemoryResults, RedisResults, ResultWaiter
 from service.settings import Settings, get_settings
 from service.webhooks.delivery import Deliverer
 from workers.broker import COMMAND_QUEUE_PREFIX, make_broker
+from workers.bulk import BULK_QUEUE
+from workers.bulk import runtime as bulk_runtime
 from workers.commands import CommandBus, declare_command_actors, runtime
+from workers.jobs import declare_job_actors
 from workers.scheduler import Scheduler
-from workers.webhooks import WEBHOOKS_QUEUE, declare_webhook_actors
+from workers.webhooks import WEBHOOKS_QUEUE
 from workers.webhooks import runtime as webhook_runtime
 
 __all__ = ["admin_token", "create_app"]
@@ -74,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings, pool_size=20)
     broker = make_broker(settings)
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    hooks = declare_webhook_actors(broker)
+    jobs = declare_job_actors(broker)
     results: ResultWaiter
     worker: Worker | None = None
     webhook_worker: Worker | None = None
@@ -86,16 +90,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     else:
         memory = MemoryResults()
         results = memory
-        runtime.applier = Applier(engine, memory.publish, enqueue=bus.publish, webhooks=hooks.send)
+        runtime.applier = Applier(engine, memory.publish, enqueue=bus.publish, jobs=jobs.send)
         # SQLite has one writer: one thread applies every shard, in order.
         commands = {q for q in broker.get_declared_queues() if q.startswith(COMMAND_QUEUE_PREFIX)}
         worker = Worker(broker, queues=commands, worker_threads=1)
         # Deliveries wait on receivers: their own threads, never the commands thread.
-        webhook_runtime.deliverer = Deliverer(engine, settings, hooks.send_delivery)
+        webhook_runtime.deliverer = Deliverer(engine, settings, jobs.hooks.send_delivery)
+        bulk_runtime.runner = BulkRunner(engine, bus.publish)
         webhook_worker = Worker(
-            broker, queues={WEBHOOKS_QUEUE}, worker_threads=settings.webhook_threads
+            broker, queues={WEBHOOKS_QUEUE, BULK_QUEUE}, worker_threads=settings.webhook_threads
         )
-        scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, webhooks=hooks.send)
+        scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, jobs=jobs.send)
     svc = Services(
         settings=settings,
         engine=engine,
@@ -129,7 +134,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         before_request=_refuse_odd_path_ids,
-        route_handlers=[*org.ROUTES, *issues.ROUTES, *runs.ROUTES, *webhooks.ROUTES, *ops.ROUTES],
+        route_handlers=[
+            *org.ROUTES,
+            *issues.ROUTES,
+            *runs.ROUTES,
+            *webhooks.ROUTES,
+            *bulk.ROUTES,
+            *ops.ROUTES,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[startup],
         on_shutdown=[shutdown],

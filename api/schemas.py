@@ -21,6 +21,7 @@ __all__ = [
     "AgentCreate",
     "AgentPatch",
     "AssignBody",
+    "BulkBody",
     "CancelBody",
     "CheckpointBody",
     "ClaimBody",
@@ -247,3 +248,22 @@ class WebhookPatch(Body):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} may not be null")
         return self
+
+
+BulkId = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class BulkBody(Body):
+    ids: Annotated[list[BulkId], Field(min_length=1, max_length=10_000)]
+    op: Literal["assign", "cancel", "reassign"]
+    args: dict[str, Any] = {}
+
+    @field_validator("ids")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for issue_id in value:
+            if issue_id in seen:
+                raise ValueError(f"{issue_id} is listed twice")
+            seen.add(issue_id)
+        return value

@@ -35,6 +35,7 @@ __all__ = [
     "RedeliverWebhook",
     "ReviewIssue",
     "RevokeToken",
+    "StartBulk",
     "UpdateAgent",
     "UpdateIssue",
     "UpdateWebhook",
@@ -366,6 +367,20 @@ class RedeliverWebhook:
         return self.webhook_id
 
 
+@dataclass(frozen=True, slots=True)
+class StartBulk:
+    """Record a bulk operation over ``ids``; the bulk pool then applies it issue by issue."""
+
+    bulk_id: str
+    op: str
+    args: dict[str, Any]
+    ids: tuple[str, ...]
+
+    @property
+    def shard_key(self) -> str:
+        return self.bulk_id
+
+
 Command = (
     CreateCompany
     | CreateToken
@@ -392,4 +407,5 @@ Command = (
     | UpdateWebhook
     | DeleteWebhook
     | RedeliverWebhook
+    | StartBulk
 )

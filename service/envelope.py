@@ -40,6 +40,7 @@ COMMAND_TYPES: dict[str, type[Any]] = {
         c.UpdateWebhook,
         c.DeleteWebhook,
         c.RedeliverWebhook,
+        c.StartBulk,
     )
 }
 _ADAPTERS = {name: TypeAdapter(cls) for name, cls in COMMAND_TYPES.items()}

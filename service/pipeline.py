@@ -21,6 +21,7 @@ from service.db import tables as t
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
 from service.handlers import issues, org, runs, webhooks
+from service.handlers.bulk import start_bulk
 from service.handlers.context import Context, Reply
 from service.ids import new_id
 from service.problems import problem, problem_from_error
@@ -56,6 +57,7 @@ HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
     c.UpdateWebhook: webhooks.update_webhook,
     c.DeleteWebhook: webhooks.delete_webhook,
     c.RedeliverWebhook: webhooks.redeliver_webhook,
+    c.StartBulk: start_bulk,
 }
 
 #: How long an ``Idempotency-Key`` is remembered.
@@ -86,16 +88,16 @@ class Applier:
         publish: Publish,
         clock: Callable[[], datetime] = utc_now,
         enqueue: Callable[[Envelope], None] | None = None,
-        webhooks: Callable[[str, str], None] | None = None,
+        jobs: Callable[[str, str], None] | None = None,
     ) -> None:
         self.engine = engine.execution_options(write=True)
         self.publish = publish
         self.clock = clock
         #: Publishes follow-up commands after commit (None: the scheduler's sweeps catch up).
         self.enqueue = enqueue
-        #: Sends ("relay", event id) / ("deliver", delivery id) to the webhooks pool after
-        #: commit (None: the scheduler's outbox relay picks them up).
-        self.webhooks = webhooks
+        #: Sends ("relay"|"deliver", id) to the webhooks pool and ("bulk", id) to the bulk
+        #: pool after commit (None: the scheduler's outbox relay picks webhooks up).
+        self.jobs = jobs
 
     def apply(self, env: Envelope) -> Outcome:
         """Apply ``env`` once (a redelivery returns the stored outcome) and publish the result.
@@ -124,18 +126,18 @@ class Applier:
         self.publish(env.reply_to, outcome)
         for job in follow_ups:
             if isinstance(job, tuple):
-                self._webhook_job(*job)
+                self._job(*job)
             elif self.enqueue is not None:
                 self._follow_up(env, job)
         return outcome
 
-    def _webhook_job(self, kind: str, ident: str) -> None:
-        if self.webhooks is None:
+    def _job(self, kind: str, ident: str) -> None:
+        if self.jobs is None:
             return
         try:
-            self.webhooks(kind, ident)
+            self.jobs(kind, ident)
         except Exception:  # committed already; the scheduler's relay sweep sends it
-            log.warning("could not enqueue webhook %s %s", kind, ident)
+            log.warning("could not enqueue %s %s", kind, ident)
 
     def _follow_up(self, env: Envelope, command: Any) -> None:
         follow = Envelope(new_id("cmd"), env.company_id, "system:dispatcher", command)
@@ -234,8 +236,8 @@ class Applier:
         if isinstance(body, Reply):
             status, body = body.status, body.body
         work = env.company_id if ctx.work_appeared else None
-        jobs: list[Any] = [*ctx.follow_ups, *ctx.webhook_jobs]
-        return Outcome(env.command_id, True, status, body, work), jobs
+        after: list[Any] = [*ctx.follow_ups, *ctx.jobs]
+        return Outcome(env.command_id, True, status, body, work), after
 
     def _store(
         self, conn: Connection, env: Envelope, outcome: Outcome, with_key: bool = True

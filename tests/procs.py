@@ -176,6 +176,7 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
     for i in range(workers):
         stack.start_worker(f"worker-commands-{i}")
     stack.start_webhooks()
+    stack.processes.append(spawn("worker-bulk", ["-m", "workers", "bulk"], env, log_dir))
     stack.start_scheduler()
     stack.wait_healthy()
     return stack

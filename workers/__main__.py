@@ -9,15 +9,19 @@ import threading
 
 from dramatiq import Worker
 
+from service.bulk import BulkRunner
 from service.db.engine import make_engine
 from service.pipeline import Applier
 from service.results import RedisResultPublisher
 from service.settings import get_settings
 from service.webhooks.delivery import Deliverer
 from workers.broker import make_broker
+from workers.bulk import BULK_QUEUE
+from workers.bulk import runtime as bulk_runtime
 from workers.commands import CommandBus, declare_command_actors, queue_name, runtime
+from workers.jobs import declare_job_actors
 from workers.scheduler import Scheduler
-from workers.webhooks import WEBHOOKS_QUEUE, declare_webhook_actors
+from workers.webhooks import WEBHOOKS_QUEUE
 from workers.webhooks import runtime as webhook_runtime
 
 log = logging.getLogger("agentq.workers")
@@ -34,9 +38,9 @@ def run_commands_pool() -> None:
     engine = make_engine(settings, pool_size=settings.command_shards)
     broker = make_broker(settings)
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    hooks = declare_webhook_actors(broker)
+    jobs = declare_job_actors(broker)
     runtime.applier = Applier(
-        engine, RedisResultPublisher(settings.redis_url), enqueue=bus.publish, webhooks=hooks.send
+        engine, RedisResultPublisher(settings.redis_url), enqueue=bus.publish, jobs=jobs.send
     )
     queues = {queue_name(i) for i in range(settings.command_shards)}
     worker = Worker(broker, queues=queues, worker_threads=settings.command_shards)
@@ -56,8 +60,8 @@ def run_scheduler() -> None:
     engine = make_engine(settings, pool_size=2)
     broker = make_broker(settings)
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    hooks = declare_webhook_actors(broker)
-    scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, webhooks=hooks.send)
+    jobs = declare_job_actors(broker)
+    scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, jobs=jobs.send)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -75,11 +79,26 @@ def run_webhooks_pool() -> None:
     engine = make_engine(settings, pool_size=min(settings.webhook_threads, 20))
     broker = make_broker(settings)
     declare_command_actors(broker, settings.command_shards)
-    hooks = declare_webhook_actors(broker)
-    webhook_runtime.deliverer = Deliverer(engine, settings, hooks.send_delivery)
+    jobs = declare_job_actors(broker)
+    webhook_runtime.deliverer = Deliverer(engine, settings, jobs.hooks.send_delivery)
     worker = Worker(broker, queues={WEBHOOKS_QUEUE}, worker_threads=settings.webhook_threads)
     _run_until_signalled(worker, "webhooks")
     webhook_runtime.deliverer.close()
+    engine.dispose()
+
+
+def run_bulk_pool() -> None:
+    """Apply bulk operations: each one publishes its per-issue commands a chunk at a time."""
+    settings = get_settings()
+    if not settings.distributed:
+        raise SystemExit("the bulk pool runs in distributed mode: set AGENTQ_BROKER_URL")
+    engine = make_engine(settings, pool_size=4)
+    broker = make_broker(settings)
+    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
+    declare_job_actors(broker)
+    bulk_runtime.runner = BulkRunner(engine, bus.publish)
+    worker = Worker(broker, queues={BULK_QUEUE}, worker_threads=2)
+    _run_until_signalled(worker, "bulk")
     engine.dispose()
 
 
@@ -98,6 +117,7 @@ def _run_until_signalled(worker: Worker, pool: str) -> None:
 POOLS = {
     "commands": run_commands_pool,
     "webhooks": run_webhooks_pool,
+    "bulk": run_bulk_pool,
     "scheduler": run_scheduler,
 }
 

@@ -93,14 +93,14 @@ class Scheduler:
         enqueue: Callable[[Envelope], None],
         interval_s: float,
         leader: LeaderLock | None = None,
-        webhooks: Callable[[str, str], None] | None = None,
+        jobs: Callable[[str, str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.enqueue = enqueue
         self.interval_s = interval_s
         self.leader = leader or LeaderLock(engine)
         #: Sends ("relay", event id) / ("deliver", delivery id) to the webhooks pool.
-        self.webhooks = webhooks
+        self.jobs = jobs
 
     def _now(self, conn: Connection) -> Any:
         return sa.func.now() if conn.dialect.name == "postgresql" else utc_now()
@@ -168,7 +168,7 @@ class Scheduler:
         now = utc_now()
         e, d = t.webhook_events, t.webhook_deliveries
         jobs: list[tuple[str, str]] = []
-        with self.engine.begin() as conn:
+        with self.engine.execution_options(write=True).begin() as conn:
             stragglers = conn.execute(
                 sa.select(e.c.id)
                 .where(e.c.relayed_at.is_(None), e.c.created_at < now - OUTBOX_GRACE)
@@ -228,9 +228,9 @@ class Scheduler:
             self.enqueue(
                 Envelope(new_id("cmd"), row.company_id, "system:dispatcher", DispatchIssue(row.id))
             )
-        if self.webhooks is not None:
+        if self.jobs is not None:
             for kind, ident in self.webhook_jobs():
-                self.webhooks(kind, ident)
+                self.jobs(kind, ident)
         if expired or queued:
             log.info(
                 "swept: %d expired leases, %d dispatches",

@@ -16,6 +16,8 @@ __all__ = [
     "agent_teams",
     "agents",
     "applied_commands",
+    "bulk_items",
+    "bulk_jobs",
     "comments",
     "companies",
     "idempotency_keys",
@@ -345,4 +347,34 @@ webhook_deliveries = sa.Table(
     sa.CheckConstraint("status IN ('pending', 'delivering', 'succeeded', 'failed')", name="status"),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at", "id"),
+)
+
+bulk_jobs = sa.Table(
+    "bulk_jobs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("op", sa.String(10), nullable=False),
+    sa.Column("args", JSONType, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("succeeded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.CheckConstraint("status IN ('running', 'done')", name="status"),
+    sa.CheckConstraint("op IN ('assign', 'cancel', 'reassign')", name="op"),
+)
+
+bulk_items = sa.Table(
+    "bulk_items",
+    metadata,
+    sa.Column("bulk_id", ID, sa.ForeignKey("bulk_jobs.id"), primary_key=True),
+    #: Position in the request's ``ids``: results come back in that order.
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("issue_id", sa.String(100), nullable=False),
+    sa.Column("command_id", ID, nullable=False),
+    #: The per-issue outcome once applied: ``{"ok", "status"}`` or ``{"ok", "error"}``.
+    sa.Column("outcome", JSONType, nullable=True),
 )

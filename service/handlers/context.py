@@ -55,8 +55,8 @@ class Context:
     extra_webhooks: list[PendingEvent] = field(default_factory=list)
     #: The run the webhook events concern, if any (``data.run`` in their payloads).
     webhook_run: dict[str, Any] | None = None
-    #: Webhook jobs to send after commit: ("relay", event id) or ("deliver", delivery id).
-    webhook_jobs: list[tuple[str, str]] = field(default_factory=list)
+    #: Pool jobs to send after commit: ("relay"|"deliver", webhook id) or ("bulk", bulk id).
+    jobs: list[tuple[str, str]] = field(default_factory=list)
 
     def db_now(self) -> datetime:
         """The database's clock (PostgreSQL), which decides lease expiry; ``now`` on SQLite."""
@@ -129,7 +129,7 @@ class Context:
         ids = outbox.write_events(
             self.conn, self.company_id, pending, now=self.now, run=self.webhook_run
         )
-        self.webhook_jobs.extend(("relay", event_id) for event_id in ids)
+        self.jobs.extend(("relay", event_id) for event_id in ids)
 
     def _fan_out_to_dependents(self, issue_id: str) -> None:
         """Each dependent hears through its own command (serial on its own shard)."""

@@ -90,7 +90,7 @@ def redeliver_webhook(cmd: RedeliverWebhook, ctx: Context) -> Any:
         "updated_at": ctx.now,
     }
     ctx.conn.execute(d.insert().values(**row))
-    ctx.webhook_jobs.append(("deliver", cmd.new_delivery_id))
+    ctx.jobs.append(("deliver", cmd.new_delivery_id))
     event_type = ctx.conn.execute(
         sa.select(t.webhook_events.c.type).where(t.webhook_events.c.id == source.event_id)
     ).scalar_one()

@@ -1,0 +1,31 @@
+"""Where the command pipeline and the scheduler send pool jobs after a commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+from dramatiq.broker import Broker
+
+from workers.bulk import declare_bulk_actor
+from workers.webhooks import WebhookActors, declare_webhook_actors
+
+__all__ = ["JobSender", "declare_job_actors"]
+
+
+class JobSender:
+    """``send(kind, ident)``: "relay"/"deliver" to the webhooks pool, "bulk" to the bulk pool."""
+
+    def __init__(self, hooks: WebhookActors, bulk: dramatiq.Actor[Any, Any]) -> None:
+        self.hooks = hooks
+        self.bulk = bulk
+
+    def send(self, kind: str, ident: str) -> None:
+        if kind == "bulk":
+            self.bulk.send(ident)
+        else:
+            self.hooks.send(kind, ident)
+
+
+def declare_job_actors(broker: Broker) -> JobSender:
+    return JobSender(declare_webhook_actors(broker), declare_bulk_actor(broker))
