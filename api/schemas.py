@@ -153,6 +153,8 @@ class AssignBody(Body):
 
 class CancelBody(Body):
     reason: Reason | None = None
+    #: Cancel the live children too (each through the command path), listed in the answer.
+    cascade: Annotated[bool, Field(strict=True)] = False
 
 
 class ReassignBody(Body):

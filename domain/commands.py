@@ -161,8 +161,11 @@ class AssignIssue:
 
 @dataclass(frozen=True, slots=True)
 class CancelIssue:
+    """With ``cascade``, every live child is cancelled too, each by a command of its own."""
+
     issue_id: str
     reason: str | None = None
+    cascade: bool = False
 
     @property
     def shard_key(self) -> str:

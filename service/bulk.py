@@ -34,7 +34,7 @@ def item_command(op: str, issue_id: str, args: dict[str, Any]) -> Any:
     if op == "assign":
         return c.AssignIssue(issue_id, args["agentId"])
     if op == "cancel":
-        return c.CancelIssue(issue_id, args.get("reason"))
+        return c.CancelIssue(issue_id, args.get("reason"), bool(args.get("cascade", False)))
     return c.ReassignIssue(
         issue_id, args.get("toAgentId"), args.get("toTeamId"), args.get("reason")
     )

@@ -121,7 +121,7 @@ async def assign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
 async def cancel_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, CancelBody)
-    return await submit(request, who, cid, c.CancelIssue(iid, body.reason), data)
+    return await submit(request, who, cid, c.CancelIssue(iid, body.reason, body.cascade), data)
 
 
 @post("/v1/companies/{cid:str}/issues/{iid:str}/reassign")

@@ -111,6 +111,17 @@ def cancel_issue(cmd: CancelIssue, ctx: Context) -> dict[str, Any]:
     decision = rules.cancel_issue(issue, now=ctx.now, actor=ctx.actor, reason=cmd.reason)
     body = ctx.commit_decision(issue, decision)
     end_active_run(ctx, issue, ExitReason.CANCELLED)
+    if cmd.cascade:
+        c = t.issues.c
+        children = list(
+            ctx.conn.execute(
+                sa.select(c.id)
+                .where(c.parent_id == issue.id, c.status.not_in([s.value for s in TERMINAL]))
+                .order_by(c.created_at, c.id)
+            ).scalars()
+        )
+        ctx.follow_ups.extend(CancelIssue(child, cmd.reason, cascade=True) for child in children)
+        body["cancelledChildren"] = children
     return body
 
 
