@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## Run the distributed stack (needs AGENTQ_DATABASE_URL, AGENTQ_BROKER_URL, AGENTQ_REDIS_URL).
 run-distributed: migrate
-	$(BIN)/honcho start -f Procfile web worker-commands worker-webhooks scheduler
+	$(BIN)/honcho start -f Procfile web worker-commands worker-webhooks worker-bulk scheduler
 
 migrate: $(STAMP)
 	$(BIN)/python -m service.migrate

@@ -202,6 +202,7 @@ async def submit(
     command_id: str | None = None,
     creates_company: bool = False,
     idempotent: bool = True,
+    wait: bool | None = None,
 ) -> Response[Any]:
     """Enqueue ``command`` and answer with its outcome, or 202 when asked to or out of time."""
     svc = services(request)
@@ -217,7 +218,9 @@ async def submit(
         reply_to=svc.results.reply_to,
         check_company=who.kind == "operator" and not creates_company,
     )
-    respond_async = "respond-async" in request.headers.get("prefer", "").lower()
+    respond_async = (
+        "respond-async" in request.headers.get("prefer", "").lower() if wait is None else not wait
+    )
     future = None if respond_async else svc.results.expect(env.command_id)
     loop = asyncio.get_running_loop()
     try:

@@ -22,8 +22,9 @@ __all__ = ["BulkRunner", "bulk_json", "get_bulk", "item_command_id"]
 
 log = logging.getLogger("agentq.bulk")
 
-#: Commands of one bulk in flight at once: small enough that other commands interleave.
-CHUNK = 200
+#: Commands of one bulk in flight at once: small enough that another command waits behind
+#: only a few of them on its shard (CHUNK / shards), large enough to keep the pool busy.
+CHUNK = 64
 #: How often the runner looks for its chunk's outcomes, in seconds.
 POLL_S = 0.02
 #: A chunk not applied within this long is given up on (the message is redelivered), in s.

@@ -46,7 +46,8 @@ async def start_bulk(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, BulkBody)
     command = c.StartBulk(new_id("blk"), body.op, _check_args(body), tuple(body.ids))
-    started = await submit(request, who, cid, command, data, status=202)
+    # Recording the job is quick: always wait for it, so its Location answers at once.
+    started = await submit(request, who, cid, command, data, status=202, wait=True)
     if started.status_code != 202 or not isinstance(started.content, dict):
         return started
     svc = services(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,8 @@ from service.webhooks.outbox import PendingEvent
 
 __all__ = ["Context", "Reply"]
 
+#: ``idle_since`` is kept to this precision.
+IDLE_GRANULARITY = timedelta(seconds=1)
 #: Statuses in which an issue may be claimed (an agent's inbox, or a team's queue).
 CLAIMABLE = frozenset({"assigned", "queued"})
 
@@ -57,6 +59,21 @@ class Context:
     webhook_run: dict[str, Any] | None = None
     #: Pool jobs to send after commit: ("relay"|"deliver", webhook id) or ("bulk", bulk id).
     jobs: list[tuple[str, str]] = field(default_factory=list)
+
+    def mark_given_work(self, agent_id: str) -> None:
+        """Note when the agent was last given work (the dispatcher's tie-break).
+
+        To the second only: a burst of assignments to one agent (a bulk) then writes its row
+        about once a second instead of serializing every command on that row's lock."""
+        agents = t.agents.c
+        self.conn.execute(
+            t.agents.update()
+            .where(
+                agents.id == agent_id,
+                agents.idle_since.is_(None) | (agents.idle_since < self.now - IDLE_GRANULARITY),
+            )
+            .values(idle_since=self.now)
+        )
 
     def db_now(self) -> datetime:
         """The database's clock (PostgreSQL), which decides lease expiry; ``now`` on SQLite."""
@@ -102,18 +119,10 @@ class Context:
         if after.status in TERMINAL and (before is None or before.status not in TERMINAL):
             self._fan_out_to_dependents(after.id)
         given_to = after.assigned_agent_id
-        if (
-            given_to
-            and after.status.value == "assigned"
-            and (
-                before is None
-                or before.assigned_agent_id != given_to
-                or before.status != after.status
-            )
+        if given_to and after.status.value == "assigned" and (
+            before is None or before.assigned_agent_id != given_to or before.status != after.status
         ):
-            self.conn.execute(
-                t.agents.update().where(t.agents.c.id == given_to).values(idle_since=self.now)
-            )
+            self.mark_given_work(given_to)
         return self.issue_body(after)
 
     def write_outbox(self) -> None:

@@ -16,7 +16,7 @@ from domain.commands import (
     UpdateIssue,
 )
 from domain.errors import InvalidRequest
-from domain.model import AgentLoad, Issue
+from domain.model import AgentLoad, AgentStatus, Issue
 from domain.runs import ExitReason, end_run_by_others
 from domain.statuses import TERMINAL, IssueStatus
 from service.db import repo
@@ -37,8 +37,11 @@ __all__ = [
 
 
 def _agent(ctx: Context, agent_id: str, loc: list[str | int]) -> AgentLoad:
-    ctx.require(t.agents, agent_id, loc, "agent")
-    return repo.agent_loads(ctx.conn, [agent_id], for_update=True)[0]
+    """The named agent for an explicit (re)assignment. Only its status matters there (an
+    agent's inbox is not capped), so its load is not counted and its row is not locked:
+    10,000 assigns to one agent stay independent of each other."""
+    row = ctx.require(t.agents, agent_id, loc, "agent")
+    return AgentLoad(row.id, AgentStatus(row.status), row.capacity, 0, row.idle_since)
 
 
 def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:

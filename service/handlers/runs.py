@@ -130,7 +130,7 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     runs_db.insert_run(ctx.conn, started.run, ctx.company_id)
     runs_db.insert_lease(ctx.conn, started.lease)
     body = ctx.commit_decision(issue, started.decision)
-    ctx.conn.execute(t.agents.update().where(t.agents.c.id == agent.id).values(idle_since=ctx.now))
+    ctx.mark_given_work(agent.id)
     ctx.webhook_run = _run_body(ctx, started.run.id)
     return {
         "issue": body,

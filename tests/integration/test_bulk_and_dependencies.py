@@ -1,0 +1,147 @@
+"""Bulk at 10,000 issues and dependency chains, on the distributed stack."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from service.db import tables as t
+from service.ids import new_id
+from tests.e2e.client import Api, Company
+from tests.procs import Stack
+
+BULK_SIZE = 10_000
+
+
+def _insert_queued_issues(engine: Engine, company_id: str, count: int) -> list[str]:
+    """Seed issues straight into the table: the bulk is under test here, not creation."""
+    base = datetime.now(UTC)
+    rows = [
+        {
+            "id": new_id("iss"),
+            "company_id": company_id,
+            "title": f"seeded {i}",
+            "status": "queued",
+            "labels": [],
+            "dependencies": [],
+            "created_at": base + timedelta(microseconds=i),
+            "updated_at": base,
+            "version": 1,
+            "attempts": 0,
+            "max_attempts": 3,
+        }
+        for i in range(count)
+    ]
+    with engine.begin() as conn:
+        conn.execute(t.issues.insert(), rows)
+    return [str(r["id"]) for r in rows]
+
+
+def test_a_bulk_assign_of_ten_thousand_issues_leaves_room_for_other_commands(
+    distributed: Stack, engine: Engine
+) -> None:
+    with Api(distributed.base_url, distributed.admin_token) as api:
+        acme = api.new_company()
+        agent = acme.agent()
+        other = acme.issue("meanwhile")
+        ids = _insert_queued_issues(engine, acme.id, BULK_SIZE)
+        started = time.monotonic()
+        accepted = acme.call(
+            "POST",
+            "/issues/bulk",
+            {"ids": ids, "op": "assign", "args": {"agentId": agent["id"]}},
+            headers={"Prefer": "respond-async"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        location = accepted.headers["location"].split(acme.prefix, 1)[1]
+        latencies = _single_commands_meanwhile(acme, other["id"], location)
+        job = _wait_done(acme, location, timeout_s=600)
+        elapsed = time.monotonic() - started
+    assert job["total"] == BULK_SIZE and job["succeeded"] == BULK_SIZE and job["failed"] == 0
+    assert [r["id"] for r in job["results"]] == ids
+    assert all(r["ok"] and r["status"] == "assigned" for r in job["results"])
+    with engine.connect() as conn:
+        assigned = conn.execute(
+            sa.select(sa.func.count()).where(
+                t.issues.c.id.in_(ids),
+                t.issues.c.status == "assigned",
+                t.issues.c.assigned_agent_id == agent["id"],
+            )
+        ).scalar_one()
+    assert assigned == BULK_SIZE
+    p50 = statistics.median(latencies)
+    worst = max(latencies)
+    print(
+        f"\nbulk of {BULK_SIZE}: {elapsed:.1f}s ({BULK_SIZE / elapsed:.0f} issues/s); "
+        f"{len(latencies)} single commands meanwhile: p50 {p50 * 1000:.0f} ms, "
+        f"max {worst * 1000:.0f} ms"
+    )
+    assert len(latencies) >= 5
+    assert worst < 5.0  # never stuck behind the whole bulk
+
+
+def _single_commands_meanwhile(acme: Company, issue_id: str, location: str) -> list[float]:
+    latencies: list[float] = []
+    for i in range(1000):
+        begun = time.monotonic()
+        acme.ok("PATCH", f"/issues/{issue_id}", {"title": f"edit {i}"})
+        latencies.append(time.monotonic() - begun)
+        if acme.ok("GET", location)["status"] == "done":
+            break
+        time.sleep(0.2)
+    return latencies
+
+
+def _wait_done(acme: Company, location: str, timeout_s: float) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = acme.ok("GET", location)
+        if job["status"] == "done":
+            return job
+        time.sleep(0.5)
+    raise AssertionError("the bulk did not finish")
+
+
+def test_a_three_level_dependency_chain_unblocks_in_order(distributed: Stack) -> None:
+    with Api(distributed.base_url, distributed.admin_token) as api:
+        acme = api.new_company()
+        agent = acme.agent(capacity=3)
+        token = acme.agent_token(agent["id"])
+        first = acme.issue("first", assignedAgentId=agent["id"])
+        second = acme.issue("second", assignedAgentId=agent["id"], dependencies=[first["id"]])
+        third = acme.issue("third", assignedAgentId=agent["id"], dependencies=[second["id"]])
+        order = []
+        for expected in (first, second, third):
+            claim = _claim_waiting(acme, agent["id"], token)
+            assert claim["issue"]["id"] == expected["id"]
+            order.append(claim["issue"]["title"])
+            assert (
+                acme.call("POST", f"/agents/{agent['id']}/claim", {}, token=token).status_code
+                == 204
+            )
+            run = f"/issues/{expected['id']}/runs/{claim['run']['id']}"
+            acme.ok("POST", run + "/complete", {"leaseToken": claim["lease"]["token"]}, token=token)
+            acme.ok("POST", f"/issues/{expected['id']}/review", {"decision": "accept"})
+    assert order == ["first", "second", "third"]
+
+
+def _claim_waiting(acme: Company, agent_id: str, token: str) -> Any:
+    """A long-poll claim: it must return as soon as the dependency is done."""
+    answer: dict[str, Any] = {}
+
+    def poll() -> None:
+        answer["r"] = acme.call(
+            "POST", f"/agents/{agent_id}/claim", {"waitSeconds": 10}, token=token
+        )
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    thread.join(15)
+    assert answer["r"].status_code == 200, answer["r"].text
+    return answer["r"].json()
