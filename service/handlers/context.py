@@ -119,8 +119,14 @@ class Context:
         if after.status in TERMINAL and (before is None or before.status not in TERMINAL):
             self._fan_out_to_dependents(after.id)
         given_to = after.assigned_agent_id
-        if given_to and after.status.value == "assigned" and (
-            before is None or before.assigned_agent_id != given_to or before.status != after.status
+        if (
+            given_to
+            and after.status.value == "assigned"
+            and (
+                before is None
+                or before.assigned_agent_id != given_to
+                or before.status != after.status
+            )
         ):
             self.mark_given_work(given_to)
         return self.issue_body(after)
