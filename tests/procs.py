@@ -101,6 +101,14 @@ class Stack:
     processes: list[Process] = field(default_factory=list)
 
     def wait_healthy(self, timeout_s: float = 30) -> None:
+        """Wait for ``/ready``; on failure stop every process started (no orphans)."""
+        try:
+            self._wait_healthy(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for p in self.processes:
