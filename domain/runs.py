@@ -24,6 +24,7 @@ from domain.events import (
     IssueRequeued,
     IssueStarted,
 )
+from domain.issues import DISPATCHER
 from domain.model import AgentLoad, AgentStatus, Issue
 from domain.statuses import TERMINAL, IssueStatus, Trigger
 
@@ -57,7 +58,6 @@ LEASE_SECONDS = (10, 3600, 60)
 #: ``priority:*`` labels, most urgent first; an issue without one ranks below ``low``.
 PRIORITIES = ("critical", "high", "medium", "low")
 SWEEPER = "system:sweeper"
-DISPATCHER = "system:dispatcher"
 
 
 class ExitReason(StrEnum):

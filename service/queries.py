@@ -266,25 +266,10 @@ def worth_claiming(conn: Connection, company_id: str, agent_id: str) -> bool:
     ).first()
     if agent is None or agent.status != "active":
         return True
-    c = t.issues.c
-    running = conn.execute(
-        sa.select(sa.func.count()).where(
-            c.assigned_agent_id == agent_id, c.status == IssueStatus.RUNNING.value
-        )
-    ).scalar_one()
-    if running >= agent.capacity:
+    if repo.running_count(conn, agent_id) >= agent.capacity:
         return True
-    teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent_id)
-    mine = (c.assigned_agent_id == agent_id) & (c.status == IssueStatus.ASSIGNED.value)
-    team_queue = (
-        (c.company_id == company_id)
-        & (c.status == IssueStatus.QUEUED.value)
-        & c.assigned_agent_id.is_(None)
-        & c.assigned_team_id.in_(teams)
-    )
-    found = conn.execute(
-        sa.select(c.id).where(mine | team_queue, repo.not_blocked()).limit(1)
-    ).first()
+    mine, team_queue = repo.claimable(company_id, agent_id)
+    found = conn.execute(sa.select(t.issues.c.id).where(mine | team_queue).limit(1)).first()
     return found is not None
 
 

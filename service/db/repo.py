@@ -21,11 +21,13 @@ __all__ = [
     "ConcurrentUpdate",
     "agent_loads",
     "blocked_by",
+    "claimable",
     "insert_issue",
     "issue_from_row",
     "load_issue",
     "not_blocked",
     "record_events",
+    "running_count",
     "save_issue",
 ]
 
@@ -241,3 +243,35 @@ def not_blocked() -> sa.ColumnElement[bool]:
         .join(upstream, upstream.c.id == dep.c.depends_on_id)
         .where(dep.c.issue_id == t.issues.c.id, upstream.c.status != IssueStatus.DONE.value)
     )
+
+
+def running_count(conn: Connection, agent_id: str) -> int:
+    """How many issues the agent runs now (what its ``capacity`` caps)."""
+    c = t.issues.c
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(
+                c.assigned_agent_id == agent_id, c.status == IssueStatus.RUNNING.value
+            )
+        ).scalar_one()
+    )
+
+
+def claimable(
+    company_id: str, agent_id: str
+) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """What an agent may claim, as SQL: (its own ``assigned`` issues, its teams' unassigned
+    ``queued`` issues), neither of them blocked."""
+    c = t.issues.c
+    teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent_id)
+    mine = sa.and_(
+        c.assigned_agent_id == agent_id, c.status == IssueStatus.ASSIGNED.value, not_blocked()
+    )
+    team_queue = sa.and_(
+        c.company_id == company_id,
+        c.status == IssueStatus.QUEUED.value,
+        c.assigned_agent_id.is_(None),
+        c.assigned_team_id.in_(teams),
+        not_blocked(),
+    )
+    return mine, team_queue

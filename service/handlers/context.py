@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from domain.commands import ReactToDependency
 from domain.errors import InvalidRequest, NotFound, PreconditionFailed
-from domain.events import IssueEvent
+from domain.events import CommentPosted, IssueEvent
 from domain.issues import Decision
 from domain.model import Issue
 from domain.statuses import TERMINAL
@@ -59,6 +59,20 @@ class Context:
     webhook_run: dict[str, Any] | None = None
     #: Pool jobs to send after commit: ("relay"|"deliver", webhook id) or ("bulk", bulk id).
     jobs: list[tuple[str, str]] = field(default_factory=list)
+
+    def add_comment(self, comment_id: str, issue: Issue, text: str, author: str) -> dict[str, Any]:
+        """Insert a comment and its ``issue.commented`` activity entry (the version stays)."""
+        row = {
+            "id": comment_id,
+            "company_id": self.company_id,
+            "issue_id": issue.id,
+            "text": text,
+            "author": author,
+            "created_at": self.now,
+        }
+        self.conn.execute(t.comments.insert().values(**row))
+        self.record([CommentPosted(issue.id, issue.status, issue.status, issue.version, author)])
+        return row
 
     def mark_given_work(self, agent_id: str) -> None:
         """Note when the agent was last given work (the dispatcher's tie-break).

@@ -56,11 +56,8 @@ def offer_work(ctx: Context, agent_id: str) -> None:
     free = agent.capacity - agent.load
     if free <= 0:
         return
-    teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent_id)
+    _, team_queue = repo.claimable(ctx.company_id, agent_id)
     team_work = ctx.conn.execute(
-        sa.select(c.id)
-        .where(queued, c.assigned_agent_id.is_(None), c.assigned_team_id.in_(teams))
-        .order_by(*order)
-        .limit(free)
+        sa.select(c.id).where(team_queue).order_by(*order).limit(free)
     ).scalars()
     ctx.follow_ups.extend(DispatchIssue(issue_id) for issue_id in team_work)

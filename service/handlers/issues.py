@@ -151,19 +151,7 @@ def end_active_run(ctx: Context, issue: Issue, reason: ExitReason) -> None:
 
 def post_comment(cmd: PostComment, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
-    event = rules.check_commentable(issue)
+    rules.check_commentable(issue)
     if cmd.author.startswith("agent:"):
         ctx.require(t.agents, cmd.author.removeprefix("agent:"), ["author"], "agent")
-    row = {
-        "id": cmd.comment_id,
-        "company_id": ctx.company_id,
-        "issue_id": issue.id,
-        "text": cmd.text,
-        "author": cmd.author,
-        "created_at": ctx.now,
-    }
-    ctx.conn.execute(sa.insert(t.comments).values(**row))
-    ctx.record(
-        [type(event)(event.issue_id, event.from_status, event.to_status, event.version, cmd.author)]
-    )
-    return comment_json(row)
+    return comment_json(ctx.add_comment(cmd.comment_id, issue, cmd.text, cmd.author))

@@ -23,14 +23,12 @@ from domain.commands import (
     ReviewIssue,
 )
 from domain.errors import Forbidden, NotFound, StaleLease
-from domain.events import CommentPosted
 from domain.model import AgentLoad, Issue
 from domain.runs import Lease, Run
 from domain.statuses import IssueStatus
 from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
-from service.db.repo import not_blocked
 from service.handlers.context import Context, Reply
 from service.handlers.dispatch import choose_agent, offer_work
 from service.queries import runs_json
@@ -60,17 +58,6 @@ def _claim_order(query: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
-def _running(ctx: Context, agent_id: str) -> int:
-    return int(
-        ctx.conn.execute(
-            sa.select(sa.func.count()).where(
-                t.issues.c.assigned_agent_id == agent_id,
-                t.issues.c.status == IssueStatus.RUNNING.value,
-            )
-        ).scalar_one()
-    )
-
-
 def _agent_load(ctx: Context, agent_id: str) -> AgentLoad:
     loads = repo.agent_loads(ctx.conn, [agent_id])
     if not loads:
@@ -90,31 +77,13 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
         raise NotFound("agent", cmd.agent_id)
     # The agent's row lock keeps its dispatches from overshooting while it claims.
     agent = repo.agent_loads(ctx.conn, [cmd.agent_id], for_update=True)[0]
-    running = _running(ctx, agent.id)
+    running = repo.running_count(ctx.conn, agent.id)
     rules.check_can_claim(agent, running)
-    c = t.issues.c
-    row = ctx.conn.execute(
-        _claim_order(
-            sa.select(t.issues).where(
-                c.assigned_agent_id == agent.id,
-                c.status == IssueStatus.ASSIGNED.value,
-                not_blocked(),
-            )
-        )
-    ).first()
-    if row is None:
-        teams = sa.select(t.agent_teams.c.team_id).where(t.agent_teams.c.agent_id == agent.id)
-        row = ctx.conn.execute(
-            _claim_order(
-                sa.select(t.issues).where(
-                    c.company_id == ctx.company_id,
-                    c.status == IssueStatus.QUEUED.value,
-                    c.assigned_agent_id.is_(None),
-                    c.assigned_team_id.in_(teams),
-                    not_blocked(),
-                )
-            )
-        ).first()
+    row = None
+    for where in repo.claimable(ctx.company_id, agent.id):  # its own first, then its teams'
+        row = ctx.conn.execute(_claim_order(sa.select(t.issues).where(where))).first()
+        if row is not None:
+            break
     if row is None:
         return Reply(204)
     issue = repo.issue_from_row(row)
@@ -294,18 +263,7 @@ def review_issue(cmd: ReviewIssue, ctx: Context) -> Any:
     )
     body = ctx.commit_decision(issue, decision)
     if cmd.comment:
-        ctx.conn.execute(
-            t.comments.insert().values(
-                id=cmd.comment_id,
-                company_id=ctx.company_id,
-                issue_id=issue.id,
-                text=cmd.comment,
-                author=ctx.actor,
-                created_at=ctx.now,
-            )
-        )
-        after = decision.issue
-        ctx.record([CommentPosted(issue.id, after.status, after.status, after.version, ctx.actor)])
+        ctx.add_comment(cmd.comment_id, decision.issue, cmd.comment, ctx.actor)
     return body
 
 
