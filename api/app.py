@@ -14,7 +14,7 @@ from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
-from api.routes import bulk, issues, ops, org, runs, webhooks
+from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
 from api.services import Services
 from domain.errors import NotFound
 from service.bulk import BulkRunner
@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *runs.ROUTES,
             *webhooks.ROUTES,
             *bulk.ROUTES,
+            *oversight.ROUTES,
             *ops.ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,

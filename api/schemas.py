@@ -20,6 +20,8 @@ from pydantic.alias_generators import to_camel
 __all__ = [
     "AgentCreate",
     "AgentPatch",
+    "ApprovalDecisionBody",
+    "ApprovalRequestBody",
     "AssignBody",
     "BulkBody",
     "CancelBody",
@@ -28,6 +30,7 @@ __all__ = [
     "CommentCreate",
     "CompanyCreate",
     "CompleteBody",
+    "CostBody",
     "EmptyBody",
     "FailBody",
     "HandoffBody",
@@ -206,6 +209,30 @@ class FailBody(Body):
 class HandoffBody(Body):
     lease_token: LeaseToken
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+#: Token counts of one report: far above any real call, far below a BIGINT's end.
+TokenCount = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+
+
+class CostBody(Body):
+    lease_token: LeaseToken
+    usd: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"))]
+    input_tokens: TokenCount = 0
+    output_tokens: TokenCount = 0
+    model: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+    _places = field_validator("usd")(_six_places)
+
+
+class ApprovalRequestBody(Body):
+    lease_token: LeaseToken
+    action: Annotated[str, Field(min_length=1, max_length=200)]
+    details: dict[str, Any] | None = None
+
+
+class ApprovalDecisionBody(Body):
+    comment: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
 
 
 class ReviewBody(Body):

@@ -23,6 +23,7 @@ __all__ = [
     "CreateTeam",
     "CreateToken",
     "CreateWebhook",
+    "DecideApproval",
     "DeleteWebhook",
     "DispatchIssue",
     "ExpireLease",
@@ -33,6 +34,8 @@ __all__ = [
     "ReassignIssue",
     "RecordCheckpoint",
     "RedeliverWebhook",
+    "ReportCost",
+    "RequestApproval",
     "ReviewIssue",
     "RevokeToken",
     "StartBulk",
@@ -384,6 +387,54 @@ class StartBulk:
         return self.bulk_id
 
 
+@dataclass(frozen=True, slots=True)
+class ReportCost:
+    """The run's agent reports what it spent; may stop the run at the budget cap."""
+
+    issue_id: str
+    run_id: str
+    lease_token: str
+    cost_id: str
+    usd: Decimal
+    input_tokens: int = 0
+    output_tokens: int = 0
+    model: str | None = None
+    acting_agent_id: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class RequestApproval:
+    issue_id: str
+    run_id: str
+    lease_token: str
+    approval_id: str
+    action: str
+    details: dict[str, Any] | None = None
+    acting_agent_id: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
+@dataclass(frozen=True, slots=True)
+class DecideApproval:
+    """Approve or reject; on the issue's shard, like every change to the issue's run."""
+
+    issue_id: str
+    approval_id: str
+    approve: bool
+    comment: str | None = None
+
+    @property
+    def shard_key(self) -> str:
+        return self.issue_id
+
+
 Command = (
     CreateCompany
     | CreateToken
@@ -411,4 +462,7 @@ Command = (
     | DeleteWebhook
     | RedeliverWebhook
     | StartBulk
+    | ReportCost
+    | RequestApproval
+    | DecideApproval
 )

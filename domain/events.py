@@ -8,6 +8,11 @@ from typing import ClassVar
 from domain.statuses import IssueStatus
 
 __all__ = [
+    "ACTIVITY_TYPES",
+    "ApprovalApproved",
+    "ApprovalRejected",
+    "ApprovalRequested",
+    "BudgetThresholdReached",
     "CommentPosted",
     "IssueAssigned",
     "IssueCancelled",
@@ -114,3 +119,35 @@ class CommentPosted(IssueEvent):
     """A comment was posted; the issue's version does not change."""
 
     type: ClassVar[str] = "issue.commented"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetThresholdReached(IssueEvent):
+    """Spending reached 50, 80 or 100 % of the budget; the version stays."""
+
+    type: ClassVar[str] = "budget.threshold"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequested(IssueEvent):
+    """The running agent asked a human to approve an action; the version stays."""
+
+    type: ClassVar[str] = "approval.requested"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalApproved(IssueEvent):
+    """A human approved what the agent asked; the version stays."""
+
+    type: ClassVar[str] = "approval.approved"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRejected(IssueEvent):
+    """A human rejected what the agent asked; the version stays."""
+
+    type: ClassVar[str] = "approval.rejected"
+
+
+#: Every ``type`` an activity entry can have.
+ACTIVITY_TYPES = frozenset(cls.type for cls in IssueEvent.__subclasses__())

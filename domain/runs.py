@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -126,6 +127,10 @@ class Run:
     exit_reason: ExitReason | None = None
     exit_details: dict[str, Any] | None = None
     workspace_url: str | None = None
+    #: What the agent reported spending on this run (``POST …/costs``).
+    cost_usd: Decimal = Decimal(0)
+    input_tokens: int = 0
+    output_tokens: int = 0
 
     @property
     def active(self) -> bool:

@@ -41,6 +41,9 @@ COMMAND_TYPES: dict[str, type[Any]] = {
         c.DeleteWebhook,
         c.RedeliverWebhook,
         c.StartBulk,
+        c.ReportCost,
+        c.RequestApproval,
+        c.DecideApproval,
     )
 }
 _ADAPTERS = {name: TypeAdapter(cls) for name, cls in COMMAND_TYPES.items()}

@@ -20,7 +20,7 @@ from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotF
 from service.db import tables as t
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
-from service.handlers import issues, org, runs, webhooks
+from service.handlers import approvals, costs, issues, org, runs, webhooks
 from service.handlers.bulk import start_bulk
 from service.handlers.context import Context, Reply
 from service.ids import new_id
@@ -58,6 +58,9 @@ HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
     c.DeleteWebhook: webhooks.delete_webhook,
     c.RedeliverWebhook: webhooks.redeliver_webhook,
     c.StartBulk: start_bulk,
+    c.ReportCost: costs.report_cost,
+    c.RequestApproval: approvals.request_approval,
+    c.DecideApproval: approvals.decide_approval,
 }
 
 #: How long an ``Idempotency-Key`` is remembered.

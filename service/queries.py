@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.errors import NotFound
+from domain.model import Issue
 from domain.money import from_micros
 from domain.statuses import IssueStatus
+from service import approvals
 from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
@@ -36,6 +38,7 @@ __all__ = [
     "get_issue",
     "get_run",
     "get_team",
+    "issues_json",
     "list_agents",
     "list_comments",
     "list_issues",
@@ -131,18 +134,19 @@ def list_teams(conn: Connection, company_id: str, cursor: str | None, limit: int
     )
 
 
-def _issues_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    issues = [repo.issue_from_row(r) for r in rows]
+def issues_json(conn: Connection, issues: Sequence[Issue]) -> list[dict[str, Any]]:
+    """Issues as the API shows them, with what they wait on (dependencies, approvals)."""
     blocked = repo.blocked_by(conn, [i.id for i in issues if i.dependencies])
-    return [issue_json(i, blocked.get(i.id, ())) for i in issues]
+    running = [i.id for i in issues if i.status is IssueStatus.RUNNING]
+    pending = approvals.pending_approvals(conn, running) if running else {}
+    return [issue_json(i, blocked.get(i.id, ()), pending.get(i.id, ())) for i in issues]
 
 
 def get_issue(conn: Connection, company_id: str, issue_id: str) -> dict[str, Any]:
     issue = repo.load_issue(conn, company_id, issue_id)
     if issue is None:
         raise NotFound("issue", issue_id)
-    blocked = repo.blocked_by(conn, [issue.id]) if issue.dependencies else {}
-    return issue_json(issue, blocked.get(issue.id, ()))
+    return issues_json(conn, [issue])[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +192,7 @@ def list_issues(
         c.id,
         cursor=cursor,
         limit=limit,
-        render=lambda rows: _issues_json(conn, rows),
+        render=lambda rows: issues_json(conn, [repo.issue_from_row(r) for r in rows]),
     )
 
 

@@ -35,7 +35,9 @@ def money(value: Decimal | None) -> float | int | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def issue_json(issue: Issue, blocked_by: Iterable[str] = ()) -> dict[str, Any]:
+def issue_json(
+    issue: Issue, blocked_by: Iterable[str] = (), pending_approvals: Iterable[str] = ()
+) -> dict[str, Any]:
     return {
         "id": issue.id,
         "companyId": issue.company_id,
@@ -57,6 +59,7 @@ def issue_json(issue: Issue, blocked_by: Iterable[str] = ()) -> dict[str, Any]:
         "updatedAt": fmt_time(issue.updated_at),
         "version": issue.version,
         "blockedBy": sorted(blocked_by),
+        "pendingApprovals": list(pending_approvals),
         "attempts": issue.attempts,
         "maxAttempts": issue.max_attempts,
     }

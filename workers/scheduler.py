@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from domain.approvals import ApprovalStatus
 from domain.commands import DispatchIssue, ExpireLease
 from domain.statuses import IssueStatus
 from service.db import tables as t
@@ -113,7 +114,15 @@ class Scheduler:
                     lease.c.issue_id, lease.c.token, lease.c.expires_at, t.issues.c.company_id
                 )
                 .join(t.issues, t.issues.c.id == lease.c.issue_id)
-                .where(lease.c.released_at.is_(None), lease.c.expires_at < self._now(conn))
+                .where(
+                    lease.c.released_at.is_(None),
+                    lease.c.expires_at < self._now(conn),
+                    # A run waiting on a human's approval keeps its lease.
+                    ~sa.exists().where(
+                        t.approvals.c.run_id == lease.c.run_id,
+                        t.approvals.c.status == ApprovalStatus.PENDING.value,
+                    ),
+                )
                 .order_by(lease.c.expires_at)
                 .limit(BATCH)
             )

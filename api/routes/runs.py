@@ -23,7 +23,7 @@ from domain.errors import Forbidden
 from service import queries
 from service.ids import new_id
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "RUN", "acting_agent"]
 
 Req = Request[Any, Any, Any]
 RUN = "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}"
@@ -31,7 +31,7 @@ RUN = "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}"
 CLAIM_RECHECK_S = 1.0
 
 
-def _acting_agent(who: Principal) -> str:
+def acting_agent(who: Principal) -> str:
     """Only the run's agent drives its run (the handler checks the run is that agent's)."""
     if who.kind != "agent" or who.agent_id is None:
         raise Forbidden("only the run's agent, with its agent token, drives a run")
@@ -72,7 +72,7 @@ async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any
         iid,
         rid,
         body.lease_token,
-        _acting_agent(who),
+        acting_agent(who),
         fields_set=frozenset(body.model_fields_set - {"lease_token"}),
         progress=body.progress,
         state=body.state,
@@ -86,7 +86,7 @@ async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     body, data = await parse_body(request, CompleteBody)
     command = c.CompleteRun(
-        iid, rid, body.lease_token, _acting_agent(who), body.result, body.workspace_url
+        iid, rid, body.lease_token, acting_agent(who), body.result, body.workspace_url
     )
     return await submit(request, who, cid, command, data)
 
@@ -96,7 +96,7 @@ async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     body, data = await parse_body(request, FailBody)
     command = c.FailRun(
-        iid, rid, body.lease_token, body.reason, _acting_agent(who), body.details, body.retryable
+        iid, rid, body.lease_token, body.reason, acting_agent(who), body.details, body.retryable
     )
     return await submit(request, who, cid, command, data)
 
@@ -105,7 +105,7 @@ async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
 async def handoff(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     body, data = await parse_body(request, HandoffBody)
-    command = c.HandoffRun(iid, rid, body.lease_token, body.reason, _acting_agent(who))
+    command = c.HandoffRun(iid, rid, body.lease_token, body.reason, acting_agent(who))
     return await submit(request, who, cid, command, data)
 
 

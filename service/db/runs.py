@@ -7,6 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.approvals import ApprovalStatus
+from domain.money import from_micros, to_micros
 from domain.runs import ExitReason, Lease, Run
 from service.db import tables as t
 
@@ -24,6 +26,9 @@ def run_from_row(row: Any) -> Run:
         exit_reason=None if row.exit_reason is None else ExitReason(row.exit_reason),
         exit_details=row.exit_details,
         workspace_url=row.workspace_url,
+        cost_usd=from_micros(row.cost_micros),
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
     )
 
 
@@ -49,6 +54,7 @@ def insert_run(conn: Connection, run: Run, company_id: str) -> None:
 
 
 def save_run(conn: Connection, run: Run, **extra: Any) -> None:
+    """Write the run; a run that has ended takes its pending approvals with it (expired)."""
     conn.execute(
         t.runs.update()
         .where(t.runs.c.id == run.id)
@@ -58,9 +64,19 @@ def save_run(conn: Connection, run: Run, **extra: Any) -> None:
             exit_reason=None if run.exit_reason is None else str(run.exit_reason),
             exit_details=run.exit_details,
             workspace_url=run.workspace_url,
+            cost_micros=to_micros(run.cost_usd),
+            input_tokens=run.input_tokens,
+            output_tokens=run.output_tokens,
             **extra,
         )
     )
+    if not run.active:
+        approvals = t.approvals.c
+        conn.execute(
+            t.approvals.update()
+            .where(approvals.run_id == run.id, approvals.status == ApprovalStatus.PENDING.value)
+            .values(status=ApprovalStatus.EXPIRED.value)
+        )
 
 
 def _lease_from_row(row: Any) -> Lease:

@@ -16,10 +16,13 @@ __all__ = [
     "agent_teams",
     "agents",
     "applied_commands",
+    "approvals",
     "bulk_items",
     "bulk_jobs",
     "comments",
     "companies",
+    "cost_events",
+    "cost_rollups",
     "idempotency_keys",
     "issue_dependencies",
     "issue_labels",
@@ -248,6 +251,74 @@ activity = sa.Table(
     sa.Column("command_id", ID, nullable=True),
     sa.Index("ix_activity_company_at", "company_id", "at", "id"),
     sa.Index("ix_activity_issue_at", "issue_id", "at", "id"),
+    sa.Index("ix_activity_company_type_at", "company_id", "type", "at", "id"),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), nullable=False),
+    sa.Column("run_id", ID, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("details", JSONType, nullable=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("decided_by", sa.String(120), nullable=True),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
+    #: When the run's agent was shown the decision (at a checkpoint); None = not yet.
+    sa.Column("seen_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'expired')", name="status"),
+    sa.Index("ix_approvals_company_status", "company_id", "status", "created_at", "id"),
+    sa.Index("ix_approvals_company_created", "company_id", "created_at", "id"),
+    sa.Index("ix_approvals_run_status", "run_id", "status"),
+    sa.Index("ix_approvals_issue", "issue_id", "status"),
+)
+
+cost_events = sa.Table(
+    "cost_events",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("issue_id", ID, sa.ForeignKey("issues.id"), nullable=False),
+    sa.Column("run_id", ID, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id"), nullable=False),
+    #: The issue's team and labels when the cost was reported (what the roll-ups count).
+    sa.Column("team_id", ID, nullable=True),
+    sa.Column("labels", JSONType, nullable=False),
+    sa.Column("model", sa.String(100), nullable=True),
+    sa.Column("usd_micros", sa.BigInteger, nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(
+        "usd_micros >= 0 AND input_tokens >= 0 AND output_tokens >= 0", name="amounts"
+    ),
+    sa.Index("ix_cost_events_company_at", "company_id", "at"),
+    sa.Index("ix_cost_events_run", "run_id", "at"),
+)
+
+#: Sums of ``cost_events`` per hour and per key of each ``groupBy`` dimension (``issue``,
+#: ``agent``, ``team``, ``label``, and ``total``), kept in the report's transaction: a
+#: roll-up reads at most (keys x hours) rows, never the events. ``key`` is ``""`` for
+#: "no team" / "no label".
+cost_rollups = sa.Table(
+    "cost_rollups",
+    metadata,
+    sa.Column("company_id", ID, sa.ForeignKey("companies.id"), primary_key=True),
+    sa.Column("dimension", sa.String(10), primary_key=True),
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("usd_micros", sa.BigInteger, nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("reports", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(
+        "dimension IN ('issue', 'agent', 'team', 'label', 'total')", name="dimension"
+    ),
 )
 
 applied_commands = sa.Table(

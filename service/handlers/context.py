@@ -18,7 +18,7 @@ from domain.model import Issue
 from domain.statuses import TERMINAL
 from service.db import repo
 from service.db import tables as t
-from service.views import issue_json
+from service.queries import issues_json
 from service.webhooks import outbox
 from service.webhooks.outbox import PendingEvent
 
@@ -170,5 +170,4 @@ class Context:
         self.follow_ups.extend(ReactToDependency(d, issue_id) for d in dependents)
 
     def issue_body(self, issue: Issue) -> dict[str, Any]:
-        blocked = repo.blocked_by(self.conn, [issue.id]) if issue.dependencies else {}
-        return issue_json(issue, blocked.get(issue.id, ()))
+        return issues_json(self.conn, [issue])[0]

@@ -26,6 +26,7 @@ from domain.errors import Forbidden, NotFound, StaleLease
 from domain.model import AgentLoad, Issue
 from domain.runs import Lease, Run
 from domain.statuses import IssueStatus
+from service import approvals
 from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
@@ -35,11 +36,13 @@ from service.queries import runs_json
 from service.views import comment_json, fmt_time
 
 __all__ = [
+    "agent_call",
     "claim_work",
     "complete_run",
     "dispatch_issue",
     "expire_lease",
     "fail_run",
+    "finish_run",
     "handoff_run",
     "react_to_dependency",
     "record_checkpoint",
@@ -115,7 +118,7 @@ def _run_body(ctx: Context, run_id: str) -> dict[str, Any]:
     return body
 
 
-def _agent_call(
+def agent_call(
     ctx: Context, issue_id: str, run_id: str, token: str, acting: str | None
 ) -> tuple[Issue, Any, Run, Lease]:
     """Lock the issue, find the run, check the caller is its agent and the lease is current."""
@@ -165,7 +168,7 @@ def _new_comments(ctx: Context, run_row: Any, run: Run) -> tuple[list[dict[str, 
 
 
 def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
-    issue, row, run, lease = _agent_call(
+    issue, row, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
     )
     lease = rules.renew_lease(lease, ctx.now)
@@ -188,11 +191,13 @@ def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
         "lease": {"token": lease.token, "expiresAt": fmt_time(lease.expires_at)},
         "comments": comments,
         "stop": False,
-        "approvals": [],
+        "approvals": approvals.shown_at_checkpoint(ctx.conn, run.id, ctx.now),
     }
 
 
-def _finish(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]:
+def finish_run(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]:
+    """Persist a decision that ended a run: the run, its lease, the issue; offer the agent's
+    freed slot to other work, and dispatch the issue if it went back to the queue."""
     if ended.run is not None:
         runs_db.save_run(ctx.conn, ended.run)
     if ended.lease is not None:
@@ -208,17 +213,17 @@ def _finish(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]:
 
 
 def complete_run(cmd: CompleteRun, ctx: Context) -> Any:
-    issue, _, run, lease = _agent_call(
+    issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
     )
     ended = rules.complete_run(
         issue, run, lease, now=ctx.now, result=cmd.result, workspace_url=cmd.workspace_url
     )
-    return _finish(ctx, issue, ended)
+    return finish_run(ctx, issue, ended)
 
 
 def fail_run(cmd: FailRun, ctx: Context) -> Any:
-    issue, _, run, lease = _agent_call(
+    issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
     )
     ended = rules.fail_run(
@@ -231,15 +236,15 @@ def fail_run(cmd: FailRun, ctx: Context) -> Any:
         retryable=cmd.retryable,
         agent=_agent_load(ctx, run.agent_id),
     )
-    return _finish(ctx, issue, ended)
+    return finish_run(ctx, issue, ended)
 
 
 def handoff_run(cmd: HandoffRun, ctx: Context) -> Any:
-    issue, _, run, lease = _agent_call(
+    issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
     )
     ended = rules.handoff_run(issue, run, lease, now=ctx.now, reason=cmd.reason)
-    return _finish(ctx, issue, ended)
+    return finish_run(ctx, issue, ended)
 
 
 def expire_lease(cmd: ExpireLease, ctx: Context) -> Any:
@@ -250,10 +255,12 @@ def expire_lease(cmd: ExpireLease, ctx: Context) -> Any:
         raise StaleLease("the lease was already released")
     if lease.expires_at > ctx.db_now():
         raise StaleLease("the lease was renewed before it expired")
+    if approvals.pending_approvals(ctx.conn, [issue.id]):
+        raise StaleLease("the run waits on a pending approval: its lease does not expire")
     row = runs_db.load_run(ctx.conn, issue.id, lease.run_id)
     run = runs_db.run_from_row(row)
     ended = rules.expire_lease(issue, run, lease, now=ctx.now, agent=_agent_load(ctx, run.agent_id))
-    return _finish(ctx, issue, ended)
+    return finish_run(ctx, issue, ended)
 
 
 def review_issue(cmd: ReviewIssue, ctx: Context) -> Any:
@@ -305,7 +312,7 @@ def react_to_dependency(cmd: ReactToDependency, ctx: Context) -> Any:
             dependency_status=IssueStatus(status),
             now=ctx.now,
         )
-        return Reply(204) if ended is None else _finish(ctx, issue, ended)
+        return Reply(204) if ended is None else finish_run(ctx, issue, ended)
     if status == IssueStatus.DONE.value and not repo.blocked_by(ctx.conn, [issue.id]):
         if issue.status is IssueStatus.ASSIGNED:
             ctx.work_appeared = True  # its agent's waiting claim can take it now

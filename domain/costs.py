@@ -1,0 +1,120 @@
+"""Cost reports and the per-task budget cap.
+
+Each report adds to its run's cost and to the issue's ``spent``, exactly (``Decimal``).
+When ``spent`` reaches ``perTaskUsd`` the report that crossed the cap ends the run
+(``budget_exceeded``) and the issue goes to ``handoff``, in the same decision: nothing can
+be spent on that run after it, so an overrun is at most that one report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+
+from domain.change import Change, Decision
+from domain.errors import InvalidRequest
+from domain.events import BudgetThresholdReached, IssueEvent, IssueHandedOff
+from domain.model import Issue
+from domain.runs import ExitReason, Lease, Run, end_run_by_others
+from domain.statuses import IssueStatus, Trigger
+
+__all__ = [
+    "BUDGET_ACTOR",
+    "THRESHOLDS_PERCENT",
+    "CostReported",
+    "Usage",
+    "report_cost",
+    "thresholds_crossed",
+]
+
+#: Who stops a run that spent its budget.
+BUDGET_ACTOR = "system:budget"
+#: Shares of ``perTaskUsd`` that leave an activity entry when spending first reaches them.
+THRESHOLDS_PERCENT = (50, 80, 100)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one report adds: dollars (at most 6 decimal places) and token counts."""
+
+    usd: Decimal
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        if self.usd < 0 or self.input_tokens < 0 or self.output_tokens < 0:
+            raise InvalidRequest.at(["usd"], "a cost report cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class CostReported:
+    """The outcome of one report: the issue and run after it, and whether the run stopped."""
+
+    decision: Decision
+    run: Run
+    lease: Lease
+    #: Activity entries for budget thresholds this report reached (no version change).
+    notes: tuple[IssueEvent, ...]
+
+    @property
+    def stopped(self) -> bool:
+        return not self.run.active
+
+
+def thresholds_crossed(before: Decimal, after: Decimal, budget: Decimal | None) -> list[int]:
+    """The percentages of ``budget`` that spending reached with this report (``before`` was
+    under them, ``after`` is at or past them). A zero budget is reached by any report."""
+    if budget is None:
+        return []
+    return [
+        pct
+        for pct in THRESHOLDS_PERCENT
+        if after >= budget * pct / 100 and (before < budget * pct / 100 or (budget == 0 == before))
+    ]
+
+
+def budget_reached(issue: Issue) -> bool:
+    budget = issue.budget_per_task_usd
+    return budget is not None and issue.spent_usd >= budget
+
+
+def report_cost(
+    issue: Issue, run: Run, lease: Lease, usage: Usage, *, now: datetime
+) -> CostReported:
+    """Add ``usage`` to the run and the issue; at the cap, stop the run (→ ``handoff``).
+
+    ``spent`` and the run's cost change without a new issue version: the version counts
+    transitions and edits, and a report is neither (unless it stops the run)."""
+    before = issue.spent_usd
+    issue = issue.evolve(spent_usd=before + usage.usd)
+    run = replace(
+        run,
+        cost_usd=run.cost_usd + usage.usd,
+        input_tokens=run.input_tokens + usage.input_tokens,
+        output_tokens=run.output_tokens + usage.output_tokens,
+    )
+    budget = issue.budget_per_task_usd
+    notes = tuple(
+        BudgetThresholdReached(
+            issue.id,
+            issue.status,
+            issue.status,
+            issue.version,
+            BUDGET_ACTOR,
+            f"{pct}% of the budget spent: ${issue.spent_usd} of ${budget}",
+        )
+        for pct in thresholds_crossed(before, issue.spent_usd, budget)
+    )
+    change = Change(issue, now, BUDGET_ACTOR, None)
+    if budget_reached(issue):
+        change.reason = f"budget exceeded: spent ${issue.spent_usd} of ${budget}"
+        change.move(
+            IssueStatus.HANDOFF, Trigger.BUDGET_EXCEEDED, IssueHandedOff, current_run_id=None
+        )
+        ended_run, ended_lease = end_run_by_others(
+            run, lease, now=now, reason=ExitReason.BUDGET_EXCEEDED
+        )
+        assert ended_run is not None and ended_lease is not None
+        run, lease = ended_run, ended_lease
+    return CostReported(change.decision(), run, lease, notes)

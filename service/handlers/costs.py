@@ -1,0 +1,66 @@
+"""Command handler of cost reports: the run's cost, the issue's spend, the budget cap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import costs as rules
+from domain.commands import ReportCost
+from domain.money import to_micros
+from domain.runs import Ended, ExitReason
+from service.costs import CostRecord, record_cost
+from service.db import runs as runs_db
+from service.handlers.context import Context
+from service.handlers.runs import agent_call, finish_run
+from service.views import money
+
+__all__ = ["report_cost"]
+
+
+def report_cost(cmd: ReportCost, ctx: Context) -> Any:
+    issue, _, run, lease = agent_call(
+        ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
+    )
+    usage = rules.Usage(cmd.usd, cmd.input_tokens, cmd.output_tokens)
+    reported = rules.report_cost(issue, run, lease, usage, now=ctx.now)
+    ctx.record(reported.notes)
+    if reported.stopped:
+        finish_run(ctx, issue, Ended(reported.decision, reported.run, reported.lease))
+    else:
+        runs_db.save_run(ctx.conn, reported.run)
+        ctx.commit_decision(issue, reported.decision)
+    # Last: the roll-up rows are shared by every report of the company (the total, a team,
+    # a label), so their row locks are taken as late in the transaction as possible.
+    record_cost(
+        ctx.conn,
+        CostRecord(
+            cost_id=cmd.cost_id,
+            company_id=ctx.company_id,
+            issue=issue,
+            run=run,
+            usd_micros=to_micros(usage.usd),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            model=cmd.model,
+            at=ctx.now,
+        ),
+    )
+    after, ended = reported.decision.issue, reported.run
+    body: dict[str, Any] = {
+        "id": cmd.cost_id,
+        "issueId": issue.id,
+        "runId": run.id,
+        "cost": {
+            "usd": money(ended.cost_usd),
+            "inputTokens": ended.input_tokens,
+            "outputTokens": ended.output_tokens,
+        },
+        "budget": {
+            "perTaskUsd": money(after.budget_per_task_usd),
+            "spent": {"usd": money(after.spent_usd)},
+        },
+        "stop": reported.stopped,
+    }
+    if reported.stopped:
+        body["stopReason"] = str(ExitReason.BUDGET_EXCEEDED)
+    return body
