@@ -12,7 +12,8 @@ from tests.e2e.client import Api, Company, assert_invalid, assert_problem
 ISSUE_FIELDS = {
     "id", "companyId", "title", "description", "status", "parentId", "assignedAgentId",
     "assignedTeamId", "budget", "dueAt", "labels", "dependencies", "currentRunId",
-    "createdAt", "updatedAt", "version", "blockedBy", "attempts", "maxAttempts",
+    "createdAt", "updatedAt", "version", "blockedBy", "pendingApprovals", "attempts",
+    "maxAttempts",
 }  # fmt: skip
 
 
@@ -35,6 +36,7 @@ def test_a_bare_issue_is_queued_at_version_one_with_defaults(api: Api) -> None:
     assert issue["assignedTeamId"] is None
     assert issue["budget"] == {"perTaskUsd": None, "spent": {"usd": 0}}
     assert issue["labels"] == [] and issue["dependencies"] == [] and issue["blockedBy"] == []
+    assert issue["pendingApprovals"] == []
     assert issue["currentRunId"] is None
     assert issue["attempts"] == 0
     assert issue["maxAttempts"] == 3
