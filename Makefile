@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e format run-distributed migrate clean
+.PHONY: run test lint unit integration e2e format run-distributed migrate clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,8 @@ e2e: $(STAMP)
 
 clean:
 	rm -rf .agentq .pytest_cache .mypy_cache .ruff_cache
+
+## The benchmark (tests/benchmarks/bench.py) on the distributed stack: JSON on stdout, a
+## table on stderr, bench-results.json. BENCH_SCALE=0.1 for a quick run.
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench
