@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,12 +142,13 @@ def test_every_later_call_with_the_stopped_lease_is_a_stale_lease_that_says_stop
     acme = api.new_company()
     claimed, token = _started(acme, budget={"perTaskUsd": 0.5})
     assert _report(acme, claimed, token, usd=0.6)["stop"] is True
-    for verb, body in [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("costs", {"usd": 0.1}),
         ("checkpoint", {"progress": {"pct": 90}}),
         ("complete", {}),
         ("approvals", {"action": "spend more"}),
-    ]:
+    ]
+    for verb, body in calls:
         problem = assert_problem(_run(acme, claimed, verb, token, **body), 409, "stale_lease")
         assert problem["stop"] is True, verb
         assert problem["stopReason"] == "budget_exceeded", verb
@@ -154,6 +156,50 @@ def test_every_later_call_with_the_stopped_lease_is_a_stale_lease_that_says_stop
     assert issue["status"] == "handoff"
     assert issue["budget"]["spent"] == {"usd": 0.6}  # the refused report added nothing
     assert _run_of(acme, claimed)["cost"]["usd"] == 0.6
+
+
+def test_concurrent_reports_overrun_the_budget_by_at_most_the_one_that_crossed_it(
+    api: Api,
+) -> None:
+    acme = api.new_company()
+    claimed, token = _started(acme, budget={"perTaskUsd": 1})
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: _run(acme, claimed, "costs", token, usd=0.15), range(20)))
+    accepted = [a.json() for a in answers if a.status_code == 200]
+    refused = [a for a in answers if a.status_code != 200]
+    assert len(accepted) == 7  # 6 x 0.15 = 0.90 < 1 <= 1.05 = 7 x 0.15
+    assert [a["stop"] for a in accepted].count(True) == 1
+    spent_seen = sorted(a["budget"]["spent"]["usd"] for a in accepted)
+    assert spent_seen == [0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05]
+    for response in refused:
+        problem = assert_problem(response, 409, "stale_lease")
+        assert problem["stopReason"] == "budget_exceeded"
+    assert _issue(acme, claimed)["budget"]["spent"] == {"usd": 1.05}
+    assert _run_of(acme, claimed)["cost"]["usd"] == 1.05
+    assert acme.ok("GET", "/costs")["total"] == {
+        "usd": 1.05,
+        "inputTokens": 0,
+        "outputTokens": 0,
+        "reports": 7,
+    }
+
+
+def test_a_retried_report_with_the_same_idempotency_key_is_counted_once(api: Api) -> None:
+    acme = api.new_company()
+    claimed, token = _started(acme, budget={"perTaskUsd": 1})
+    path = f"/issues/{claimed['issue']['id']}/runs/{claimed['run']['id']}/costs"
+    body = {"leaseToken": claimed["lease"]["token"], "usd": 0.4, "inputTokens": 9}
+    headers = {"Idempotency-Key": "report-1"}
+    first = acme.call("POST", path, body, token=token, headers=headers)
+    again = acme.call("POST", path, body, token=token, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert _issue(acme, claimed)["budget"]["spent"] == {"usd": 0.4}
+    assert _run_of(acme, claimed)["cost"]["inputTokens"] == 9
+    assert acme.ok("GET", "/costs")["total"]["reports"] == 1
+    other = acme.call("POST", path, {**body, "usd": 0.5}, token=token, headers=headers)
+    assert_problem(other, 422, "idempotency_conflict")
+    assert _issue(acme, claimed)["budget"]["spent"] == {"usd": 0.4}
 
 
 def test_a_report_that_lands_exactly_on_the_budget_stops_the_run(api: Api) -> None:
@@ -284,7 +330,7 @@ def test_bad_cost_reports_are_refused_and_change_nothing(api: Api) -> None:
 
 def test_only_the_runs_own_agent_may_report_its_cost(api: Api) -> None:
     acme = api.new_company()
-    claimed, token = _started(acme, budget={"perTaskUsd": 1})
+    claimed, _ = _started(acme, budget={"perTaskUsd": 1})
     _, stranger = _agent(acme, "stranger")
     assert_problem(_run(acme, claimed, "costs", acme.token, usd=0.5), 403, "forbidden")
     assert_problem(_run(acme, claimed, "costs", stranger, usd=0.5), 403, "forbidden")
@@ -336,14 +382,38 @@ def _by_key(rollup: dict[str, Any]) -> dict[str | None, tuple[Any, ...]]:
     }
 
 
+def test_concurrent_reports_on_many_issues_add_up_exactly_in_the_roll_ups(api: Api) -> None:
+    acme = api.new_company()
+    team = acme.team("core")
+    runs = [
+        _started(acme, f"issue {n}", assignedTeamId=team["id"], labels=["shared", f"own{n}"])
+        for n in range(4)
+    ]
+    jobs = [(claimed, token) for claimed, token in runs for _ in range(6)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(
+            pool.map(
+                lambda job: _run(acme, job[0], "costs", job[1], usd=0.000125, inputTokens=1),
+                jobs,
+            )
+        )
+    assert [a.status_code for a in answers] == [200] * 24, [a.text for a in answers]
+    by_team = acme.ok("GET", "/costs", params={"groupBy": "team"})
+    assert _by_key(by_team) == {team["id"]: (0.003, 24, 0, 24)}
+    assert by_team["total"] == {"usd": 0.003, "inputTokens": 24, "outputTokens": 0, "reports": 24}
+    by_label = _by_key(acme.ok("GET", "/costs", params={"groupBy": "label"}))
+    assert by_label["shared"] == (0.003, 24, 0, 24)
+    assert all(by_label[f"own{n}"] == (0.00075, 6, 0, 6) for n in range(4))
+    for claimed, _ in runs:
+        assert _issue(acme, claimed)["budget"]["spent"] == {"usd": 0.00075}
+
+
 def _company_with_spending(acme: Company) -> dict[str, Any]:
     """Two agents, a team, labels, and an issue without a team; each report made here."""
     team = acme.team("core")
     ada, ada_token = _agent(acme, "ada")
     bob, bob_token = _agent(acme, "bob", capacity=2)
-    first = acme.issue(
-        "teamed", assignedAgentId=ada, assignedTeamId=team["id"], labels=["x", "y"]
-    )
+    first = acme.issue("teamed", assignedAgentId=ada, assignedTeamId=team["id"], labels=["x", "y"])
     second = acme.issue("loose", assignedAgentId=bob, labels=["y"])
     third = acme.issue("bare", assignedAgentId=bob, assignedTeamId=team["id"])
     claims = {c["issue"]["id"]: c for c in [_claimed(acme, ada, ada_token)]}
@@ -432,6 +502,8 @@ def test_cost_roll_ups_of_a_window_count_only_the_hours_inside_it(api: Api) -> N
     assert inside["total"] == {"usd": 0.7, "inputTokens": 7, "outputTokens": 0, "reports": 1}
     assert [row["usd"] for row in inside["data"]] == [0.7]
 
+    in_paris = (hour + timedelta(hours=1)).strftime("%Y-%m-%dT%H:00:00+01:00")  # == hour
+    assert acme.ok("GET", "/costs", params={"since": in_paris})["total"]["reports"] == 1
     before = acme.ok("GET", "/costs", params={"until": _hour(hour)})  # until is exclusive
     assert before["data"] == []
     assert before["total"] == {"usd": 0, "inputTokens": 0, "outputTokens": 0, "reports": 0}
@@ -439,7 +511,11 @@ def test_cost_roll_ups_of_a_window_count_only_the_hours_inside_it(api: Api) -> N
     past = acme.ok(
         "GET",
         "/costs",
-        params={"groupBy": "agent", "since": "2001-01-01T00:00:00Z", "until": "2001-01-02T00:00:00Z"},
+        params={
+            "groupBy": "agent",
+            "since": "2001-01-01T00:00:00Z",
+            "until": "2001-01-02T00:00:00Z",
+        },
     )
     assert past["data"] == [] and past["hasMore"] is False
     assert past["total"] == {"usd": 0, "inputTokens": 0, "outputTokens": 0, "reports": 0}
@@ -454,6 +530,7 @@ def test_cost_roll_ups_refuse_bad_queries(api: Api) -> None:
         ({"until": "2026-04-11T08:00:01Z"}, "until"),
         ({"since": "2026-04-11T08:00:00"}, "since"),
         ({"since": "yesterday"}, "since"),
+        ({"since": "2026-04-11T10:00:00+05:30"}, "since"),  # 04:30 UTC
         ({"since": "2026-04-11T08:00:00Z", "until": "2026-04-11T08:00:00Z"}, "until"),
         ({"since": "2026-04-11T09:00:00Z", "until": "2026-04-11T08:00:00Z"}, "until"),
         ({"groupBy": "bogus"}, "groupBy"),
@@ -472,4 +549,3 @@ def test_cost_roll_ups_are_for_admins_of_the_company_only(api: Api) -> None:
     theirs = rival.ok("GET", "/costs")
     assert theirs["data"] == [] and theirs["total"]["reports"] == 0
     assert acme.ok("GET", "/costs")["total"]["usd"] == 3
-
