@@ -13,6 +13,7 @@ from dramatiq import Worker
 from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 
+from api.auth import TokenCache
 from api.errors import EXCEPTION_HANDLERS
 from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
 from api.services import Services
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         results=results,
         publish_pool=ThreadPoolExecutor(settings.publisher_threads, thread_name_prefix="publish"),
         admin_token=admin_token(settings),
+        tokens=TokenCache(settings.auth_cache_s),
     )
 
     async def startup(app: Litestar) -> None:

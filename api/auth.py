@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,15 @@ from api.services import services
 from domain.errors import DomainError, Forbidden, NotFound
 from service.db import tables as t
 
-__all__ = ["Principal", "Unauthorized", "admin_of", "hash_token", "member_of", "principal"]
+__all__ = [
+    "Principal",
+    "TokenCache",
+    "Unauthorized",
+    "admin_of",
+    "hash_token",
+    "member_of",
+    "principal",
+]
 
 
 class Unauthorized(DomainError):
@@ -40,6 +49,36 @@ class Principal:
         return f"user:{self.token_id}"
 
 
+@dataclass
+class TokenCache:
+    """Token hash -> the caller, for ``ttl_s``: most requests then skip the database.
+
+    Only valid tokens are kept (an unknown token is looked up every time), and the cache is
+    bounded: when full it starts over."""
+
+    ttl_s: float
+    max_entries: int = 10_000
+    _entries: dict[str, tuple[Principal, float]] = field(default_factory=dict)
+
+    def get(self, token_hash: str) -> Principal | None:
+        found = self._entries.get(token_hash)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, token_hash: str, who: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[token_hash] = (who, time.monotonic() + self.ttl_s)
+
+    def forget_token(self, token_id: str) -> None:
+        """A revoked token stops working here at once."""
+        for key in [k for k, (who, _) in self._entries.items() if who.token_id == token_id]:
+            del self._entries[key]
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -61,10 +100,16 @@ async def principal(request: Request[Any, Any, Any]) -> Principal:
     svc = services(request)
     if hmac.compare_digest(token.encode(), svc.admin_token.encode()):
         return Principal("operator")
-    row = await svc.read(_lookup, hash_token(token))
+    token_hash = hash_token(token)
+    cached = svc.tokens.get(token_hash)
+    if cached is not None:
+        return cached
+    row = await svc.read(_lookup, token_hash)
     if row is None:
         raise Unauthorized("the token is not valid (unknown or revoked)")
-    return Principal(row.role, row.company_id, row.agent_id, row.id)
+    who = Principal(row.role, row.company_id, row.agent_id, row.id)
+    svc.tokens.put(token_hash, who)
+    return who
 
 
 def _company_exists(conn: Connection, company_id: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -33,6 +34,8 @@ __all__ = [
     "query_params",
     "submit",
 ]
+
+log = logging.getLogger("agentq.api")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -224,7 +227,7 @@ async def submit(
     future = None if respond_async else svc.results.expect(env.command_id)
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(svc.publish_pool, svc.publish, env)
+        await loop.run_in_executor(svc.publish_pool, svc.publish, env, future is None)
     except Exception as exc:
         svc.results.forget(env.command_id)
         raise Unavailable("the command queue is unavailable; retry shortly") from exc
@@ -234,6 +237,10 @@ async def submit(
         outcome = await asyncio.wait_for(future, svc.settings.command_wait_ms / 1000)
     except TimeoutError:
         svc.results.forget(env.command_id)
+        try:
+            await loop.run_in_executor(svc.publish_pool, svc.mark_accepted, env)
+        except Exception:  # the command is queued all the same; its outcome will be stored
+            log.warning("could not mark %s accepted", env.command_id)
         stored = await svc.read(queries.stored_outcome, env.command_id)
         if stored is None:
             return _accepted(company_id, env.command_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 from litestar import Request
@@ -15,6 +15,9 @@ from service.envelope import Envelope
 from service.results import ResultWaiter
 from service.settings import Settings
 from workers.commands import CommandBus
+
+if TYPE_CHECKING:
+    from api.auth import TokenCache
 
 __all__ = ["Services", "services"]
 
@@ -30,6 +33,8 @@ class Services:
     #: Threads that publish to the broker (pika blocks; the event loop must not).
     publish_pool: ThreadPoolExecutor
     admin_token: str
+    #: Tokens this process looked up lately (most requests then skip the database).
+    tokens: TokenCache
     #: Companies known to exist (they are never deleted), so the operator's calls skip a read.
     known_companies: set[str] = field(default_factory=set)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
@@ -43,11 +48,17 @@ class Services:
 
         return await anyio.to_thread.run_sync(run)
 
-    def publish(self, env: Envelope) -> None:
-        """Blocking: remember the command as accepted, then publish it with confirms."""
+    def publish(self, env: Envelope, answer_202: bool = False) -> None:
+        """Blocking: publish with confirms (marked "accepted" first if the caller gets 202)."""
+        if answer_202:
+            self.mark_accepted(env)
+        self.bus.publish(env)
+
+    def mark_accepted(self, env: Envelope) -> None:
+        """Blocking: ``GET /commands/{id}`` answers "accepted" until the outcome is stored.
+        Only commands answered 202 need it: a synchronous answer carries the outcome."""
         if env.company_id is not None:
             self.results.mark_accepted(env.command_id, env.company_id)
-        self.bus.publish(env)
 
 
 def services(request: Request[Any, Any, Any]) -> Services:

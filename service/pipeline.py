@@ -82,6 +82,14 @@ def utc_now() -> datetime:
 Publish = Callable[[str | None, Outcome], None]
 
 
+class _Refused(Exception):
+    """The handler refused the command: roll its transaction back, store ``outcome``."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.http_status)
+        self.outcome = outcome
+
+
 class Applier:
     """Applies envelopes against the database and hands each outcome to ``publish``."""
 
@@ -111,7 +119,9 @@ class Applier:
         races = transients = 0
         while True:
             try:
-                outcome, follow_ups = self._apply_once(env)
+                # The first try assumes a new command: a redelivered one fails on the unique
+                # ``applied_commands`` insert, and the retry then finds its stored outcome.
+                outcome, follow_ups = self._apply_once(env, check_applied=races + transients > 0)
                 break
             except (ConcurrentUpdate, IntegrityError):
                 races += 1
@@ -150,21 +160,39 @@ class Applier:
         except Exception:  # committed already; the next sweep does it instead
             log.warning("could not enqueue follow-up %s", type(command).__name__)
 
-    def _apply_once(self, env: Envelope) -> tuple[Outcome, list[Any]]:
-        with self.engine.begin() as conn:
-            stored = conn.execute(
-                sa.select(t.applied_commands).where(t.applied_commands.c.id == env.command_id)
-            ).first()
-            if stored is not None:
-                applied = stored.status == "applied"
-                return Outcome(env.command_id, applied, stored.http_status, stored.body), []
-            if env.idempotency is not None:
-                earlier = self._replay(conn, env)
-                if earlier is not None:
-                    return earlier, []
-            outcome, follow_ups = self._run_handler(conn, env)
-            self._store(conn, env, outcome)
-            return outcome, follow_ups
+    def _apply_once(self, env: Envelope, *, check_applied: bool) -> tuple[Outcome, list[Any]]:
+        try:
+            with self.engine.begin() as conn:
+                if check_applied:
+                    stored = self._stored(conn, env)
+                    if stored is not None:
+                        return stored, []
+                if env.idempotency is not None:
+                    earlier = self._replay(conn, env)
+                    if earlier is not None:
+                        return earlier, []
+                outcome, follow_ups = self._run_handler(conn, env)
+                self._store(conn, env, outcome)
+                return outcome, follow_ups
+        except _Refused as refused:
+            # The handler's writes were rolled back with its transaction; the refusal is
+            # stored in a transaction of its own (refusals are rare; no savepoint per command).
+            with self.engine.begin() as conn:
+                if env.idempotency is not None:
+                    earlier = self._replay(conn, env)
+                    if earlier is not None:
+                        return earlier, []
+                self._store(conn, env, refused.outcome)
+            return refused.outcome, []
+
+    @staticmethod
+    def _stored(conn: Connection, env: Envelope) -> Outcome | None:
+        row = conn.execute(
+            sa.select(t.applied_commands).where(t.applied_commands.c.id == env.command_id)
+        ).first()
+        if row is None:
+            return None
+        return Outcome(env.command_id, row.status == "applied", row.http_status, row.body)
 
     def _replay(self, conn: Connection, env: Envelope) -> Outcome | None:
         """The stored answer for a reused ``Idempotency-Key``; a conflict if the request differs."""
@@ -203,7 +231,6 @@ class Applier:
             command_id=env.command_id,
             expected_version=env.expected_version,
         )
-        savepoint = conn.begin_nested()
         try:
             if (
                 env.check_company
@@ -215,26 +242,22 @@ class Applier:
             body = HANDLERS[type(env.command)](env.command, ctx)
             ctx.write_outbox()
         except DomainError as error:
-            savepoint.rollback()
             status, answer = problem_from_error(error)
-            return Outcome(env.command_id, False, status, answer), []
+            raise _Refused(Outcome(env.command_id, False, status, answer)) from error
         except DataError as error:
             # A value the database cannot hold that validation let through: refuse it.
-            savepoint.rollback()
             log.warning("database refused a value: %s", error.orig)
             status, answer = problem_from_error(
                 InvalidRequest.at([], "a value in the request cannot be stored")
             )
-            return Outcome(env.command_id, False, status, answer), []
+            raise _Refused(Outcome(env.command_id, False, status, answer)) from error
         except (ConcurrentUpdate, IntegrityError, OperationalError):
             raise  # retried by ``apply``
-        except Exception:
+        except Exception as error:
             # A bug: answer it (and log it) rather than leave the caller waiting for ever.
-            savepoint.rollback()
             log.exception("command %s failed", env.command_id)
             status, answer = problem("internal_error", "the command failed unexpectedly; logged")
-            return Outcome(env.command_id, False, status, answer), []
-        savepoint.commit()
+            raise _Refused(Outcome(env.command_id, False, status, answer)) from error
         status = env.success_status
         if isinstance(body, Reply):
             status, body = body.status, body.body

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     command_shards: int = Field(default=8, ge=1, le=256)
     #: Threads publishing to the broker per API process (pika is blocking).
     publisher_threads: int = Field(default=8, ge=1, le=64)
+    #: How long an API process trusts a token it has looked up, in seconds (0: never cached).
+    #: A revoked token stops working at once on the API process that revoked it, and within
+    #: this long on the others.
+    auth_cache_s: float = Field(default=2.0, ge=0, le=60)
     #: How often the scheduler sweeps expired leases and dispatches, in seconds.
     sweep_interval_s: float = Field(default=5.0, gt=0)
     #: Log level of every process.

@@ -60,7 +60,9 @@ async def create_token(request: Req, cid: str) -> Response[Any]:
 @delete("/v1/companies/{cid:str}/tokens/{tok_id:str}", status_code=200)  # answers 204
 async def revoke_token(request: Req, cid: str, tok_id: str) -> Response[Any]:
     who = await admin_of(request, cid)
-    return await submit(request, who, cid, c.RevokeToken(tok_id), {}, status=204)
+    response = await submit(request, who, cid, c.RevokeToken(tok_id), {}, status=204)
+    services(request).tokens.forget_token(tok_id)
+    return response
 
 
 @post("/v1/companies/{cid:str}/teams")
