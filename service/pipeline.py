@@ -131,10 +131,15 @@ class Applier:
                     "command lost a race; retrying",
                     extra={"action": "retry", "command_id": env.command_id},
                 )
-            except OperationalError:
+            except OperationalError as error:
                 transients += 1
                 if transients >= TRANSIENT_ATTEMPTS:
                     raise
+                log.warning(
+                    "command met a database error; retrying: %s",
+                    error.orig,
+                    extra={"action": "retry", "command_id": env.command_id},
+                )
                 time.sleep(TRANSIENT_BACKOFF_S * 2 ** (transients - 1))
         self.publish(env.reply_to, outcome)
         for job in follow_ups:

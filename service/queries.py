@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Connection
 from domain.errors import NotFound
 from domain.model import Issue
 from domain.money import from_micros
+from domain.runs import Lease, Run
 from domain.statuses import IssueStatus
 from service import approvals
 from service.db import repo
@@ -44,6 +46,7 @@ __all__ = [
     "list_issues",
     "list_runs",
     "list_teams",
+    "new_run_json",
     "runs_json",
     "stored_outcome",
     "worth_claiming",
@@ -134,10 +137,13 @@ def list_teams(conn: Connection, company_id: str, cursor: str | None, limit: int
     )
 
 
-def issues_json(conn: Connection, issues: Sequence[Issue]) -> list[dict[str, Any]]:
-    """Issues as the API shows them, with what they wait on (dependencies, approvals)."""
+def issues_json(
+    conn: Connection, issues: Sequence[Issue], *, new_run: bool = False
+) -> list[dict[str, Any]]:
+    """Issues as the API shows them, with what they wait on (dependencies, approvals).
+    ``new_run``: their runs have just started, so no approval can be pending yet."""
     blocked = repo.blocked_by(conn, [i.id for i in issues if i.dependencies])
-    running = [i.id for i in issues if i.status is IssueStatus.RUNNING]
+    running = [] if new_run else [i.id for i in issues if i.status is IssueStatus.RUNNING]
     pending = approvals.pending_approvals(conn, running) if running else {}
     return [issue_json(i, blocked.get(i.id, ()), pending.get(i.id, ())) for i in issues]
 
@@ -233,9 +239,33 @@ def _lease_json(row: Any) -> dict[str, Any]:
     }
 
 
+def new_run_json(run: Run, lease: Lease) -> dict[str, Any]:
+    """A run that has just started, as ``runs_json`` would show it once stored."""
+    row = SimpleNamespace(
+        id=run.id,
+        issue_id=run.issue_id,
+        agent_id=run.agent_id,
+        attempt=run.attempt,
+        status="active",
+        started_at=run.started_at,
+        ended_at=None,
+        final_checkpoint=None,
+        cost_micros=0,
+        input_tokens=0,
+        output_tokens=0,
+        exit_reason=None,
+        exit_details=None,
+        workspace_url=run.workspace_url,
+    )
+    return _runs_json([row], {run.id: [lease]})[0]
+
+
 def runs_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Runs as the API shows them, each with its full lease history."""
-    history = runs_db.lease_history(conn, [r.id for r in rows])
+    return _runs_json(rows, runs_db.lease_history(conn, [r.id for r in rows]))
+
+
+def _runs_json(rows: Sequence[Any], history: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [
         {
             "id": row.id,
@@ -264,17 +294,24 @@ def worth_claiming(conn: Connection, company_id: str, agent_id: str) -> bool:
     """Would a claim command do anything but answer 204? (Saves a command per idle poll.)
 
     True when there is claimable work, and also whenever the claim would be refused (no
-    such agent, paused, at capacity): the command path gives those their proper error."""
-    agent = conn.execute(
-        sa.select(t.agents).where(t.agents.c.id == agent_id, t.agents.c.company_id == company_id)
-    ).first()
-    if agent is None or agent.status != "active":
-        return True
-    if repo.running_count(conn, agent_id) >= agent.capacity:
-        return True
+    such agent, paused, at capacity): the command path gives those their proper error.
+    One round trip: it runs before every claim."""
+    a, c = t.agents.c, t.issues.c
     mine, team_queue = repo.claimable(company_id, agent_id)
-    found = conn.execute(sa.select(t.issues.c.id).where(mine | team_queue).limit(1)).first()
-    return found is not None
+    running = (
+        sa.select(sa.func.count())
+        .where(c.assigned_agent_id == agent_id, c.status == IssueStatus.RUNNING.value)
+        .scalar_subquery()
+    )
+    work = sa.exists(sa.select(c.id).where(mine | team_queue))
+    row = conn.execute(
+        sa.select(a.status, a.capacity, running.label("running"), work.label("work")).where(
+            a.id == agent_id, a.company_id == company_id
+        )
+    ).first()
+    if row is None or row.status != "active" or row.running >= row.capacity:
+        return True
+    return bool(row.work)
 
 
 def list_runs(

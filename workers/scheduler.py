@@ -59,9 +59,10 @@ class LeaderLock:
             if self.conn is not None:
                 self.conn.execute(sa.text("SELECT 1"))
                 return True
-            conn = self.engine.connect()
+            # Autocommit: the lock is the session's, and a transaction left open on this
+            # connection (one per "SELECT 1") would hold back VACUUM in the whole database.
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(LEADER_KEY))).scalar()
-            conn.commit()
             if got:
                 self.conn = conn
                 log.info("this scheduler is the leader", extra={"action": "leader_elected"})

@@ -146,9 +146,27 @@ issues = sa.Table(
     sa.Index("ix_issues_company_status", "company_id", "status", "created_at", "id"),
     sa.Index("ix_issues_agent", "assigned_agent_id", "status", "created_at"),
     sa.Index("ix_issues_team", "assigned_team_id", "status", "created_at"),
-    sa.Index("ix_issues_claim_agent", "assigned_agent_id", "status", "priority", "created_at"),
-    sa.Index("ix_issues_claim_team", "assigned_team_id", "status", "priority", "created_at"),
     sa.Index("ix_issues_parent", "parent_id", "created_at"),
+)
+
+# In claim order (priority desc, then oldest), so a claim reads the first unlocked row of its
+# agent's (or team's) range and stops; and the index scan marks claimed rows' stale entries
+# dead as it passes, so a long queue does not slow down as it drains.
+sa.Index(
+    "ix_issues_claim_agent",
+    issues.c.assigned_agent_id,
+    issues.c.status,
+    issues.c.priority.desc(),
+    issues.c.created_at,
+    issues.c.id,
+)
+sa.Index(
+    "ix_issues_claim_team",
+    issues.c.assigned_team_id,
+    issues.c.status,
+    issues.c.priority.desc(),
+    issues.c.created_at,
+    issues.c.id,
 )
 
 issue_labels = sa.Table(

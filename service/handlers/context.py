@@ -143,7 +143,10 @@ class Context:
             )
         ):
             self.mark_given_work(given_to)
-        return self.issue_body(after)
+        new_run = after.current_run_id is not None and (
+            before is None or before.current_run_id != after.current_run_id
+        )
+        return self.issue_body(after, new_run=new_run)
 
     def write_outbox(self) -> None:
         """The webhook events of everything this command did, in its transaction."""
@@ -169,5 +172,5 @@ class Context:
         ).scalars()
         self.follow_ups.extend(ReactToDependency(d, issue_id) for d in dependents)
 
-    def issue_body(self, issue: Issue) -> dict[str, Any]:
-        return issues_json(self.conn, [issue])[0]
+    def issue_body(self, issue: Issue, *, new_run: bool = False) -> dict[str, Any]:
+        return issues_json(self.conn, [issue], new_run=new_run)[0]

@@ -32,7 +32,7 @@ from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context, Reply
 from service.handlers.dispatch import choose_agent, offer_work
-from service.queries import runs_json
+from service.queries import new_run_json, runs_json
 from service.views import comment_json, fmt_time
 
 __all__ = [
@@ -71,16 +71,10 @@ def _agent_load(ctx: Context, agent_id: str) -> AgentLoad:
 def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     """The agent's oldest claimable work: its own ``assigned`` issues first, then its teams'
     unassigned ``queued`` issues; by priority, then age; blocked issues skipped."""
-    agent_row = ctx.conn.execute(
-        sa.select(t.agents.c.id).where(
-            t.agents.c.id == cmd.agent_id, t.agents.c.company_id == ctx.company_id
-        )
-    ).first()
-    if agent_row is None:
+    found = repo.claimer(ctx.conn, ctx.company_id, cmd.agent_id)
+    if found is None:
         raise NotFound("agent", cmd.agent_id)
-    # The agent's row lock keeps its dispatches from overshooting while it claims.
-    agent = repo.agent_loads(ctx.conn, [cmd.agent_id], for_update=True)[0]
-    running = repo.running_count(ctx.conn, agent.id)
+    agent, running = found
     rules.check_can_claim(agent, running)
     row = None
     for where in repo.claimable(ctx.company_id, agent.id):  # its own first, then its teams'
@@ -103,7 +97,8 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     runs_db.insert_lease(ctx.conn, started.lease)
     body = ctx.commit_decision(issue, started.decision)
     ctx.mark_given_work(agent.id)
-    ctx.webhook_run = _run_body(ctx, started.run.id)
+    # Just inserted: shown from memory (a new run has no approvals, checkpoint or cost yet).
+    ctx.webhook_run = new_run_json(started.run, started.lease)
     return {
         "issue": body,
         "run": ctx.webhook_run,

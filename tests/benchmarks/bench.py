@@ -288,9 +288,11 @@ def claims(bench: Bench, cpu: CpuMeter) -> Figures:
 
     async def agent(agent_id: str, agent_token: str) -> None:
         client = Client(bench.stack.base_url, agent_token)
+        path = f"/v1/companies/{cid}/agents/{agent_id}/claim"
         try:
             while True:
-                r = await client.request("POST", f"/v1/companies/{cid}/agents/{agent_id}/claim", {})
+                # Leases outlast the run: expiries would queue behind the claims otherwise.
+                r = await client.request("POST", path, {"leaseSeconds": 3600})
                 if r.status == 204:
                     return
                 assert r.status == 200, r.body
