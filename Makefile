@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## Run the distributed stack (needs AGENTQ_DATABASE_URL, AGENTQ_BROKER_URL, AGENTQ_REDIS_URL).
 run-distributed: migrate
-	$(BIN)/honcho start -f Procfile web worker-commands worker-webhooks worker-bulk scheduler
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile web worker-commands worker-webhooks worker-bulk scheduler
 
 migrate: $(STAMP)
 	$(BIN)/python -m service.migrate
@@ -53,4 +53,4 @@ clean:
 ## The benchmark (tests/benchmarks/bench.py) on the distributed stack: JSON on stdout, a
 ## table on stderr, bench-results.json. BENCH_SCALE=0.1 for a quick run.
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks.bench
+	@$(BIN)/python -m tests.benchmarks.bench

@@ -122,15 +122,19 @@ POOLS = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m workers")
-    parser.add_argument("pool", choices=sorted(POOLS))
-    args = parser.parse_args()
+def run_pool(name: str) -> None:
+    """Run one pool (or the scheduler) until SIGTERM/SIGINT."""
     settings = get_settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    POOLS[args.pool]()
+    POOLS[name]()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m workers")
+    parser.add_argument("pool", choices=sorted(POOLS))
+    run_pool(parser.parse_args().pool)
 
 
 if __name__ == "__main__":
