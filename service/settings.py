@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,14 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=5.0, gt=0)
     #: Log level of every process.
     log_level: str = "INFO"
+    #: ``json``: one JSON object per line (with a stable ``action`` key and the company,
+    #: issue, command and run ids); ``text``: for a terminal.
+    log_format: Literal["json", "text"] = "json"
+    #: Port of a worker or scheduler process's Prometheus ``/metrics`` (unset: not served).
+    #: The API serves ``/metrics`` on its own port.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    #: Declare RabbitMQ queues as quorum queues (replicated; for a RabbitMQ cluster).
+    quorum_queues: bool = False
     #: Let webhooks reach private, loopback and link-local addresses (tests, local use).
     webhook_allow_private: bool = False
     #: Delays before each delivery attempt, in seconds, comma-separated; jittered ±10%.

@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 
+import redis
 from dramatiq import Worker
 
 from service.bulk import BulkRunner
@@ -21,6 +22,7 @@ from workers.bulk import runtime as bulk_runtime
 from workers.commands import CommandBus, declare_command_actors, queue_name, runtime
 from workers.jobs import declare_job_actors
 from workers.scheduler import Scheduler
+from workers.shards import ShardBalancer, broker_namespace
 from workers.webhooks import WEBHOOKS_QUEUE
 from workers.webhooks import runtime as webhook_runtime
 
@@ -28,8 +30,9 @@ log = logging.getLogger("agentq.workers")
 
 
 def run_commands_pool() -> None:
-    """Consume every command shard, one message per shard at a time (prefetch 1, ack after
-    commit). A second process stands by on each shard (single-active-consumer)."""
+    """Apply commands from the shard queues this process owns, one message per shard at a
+    time (prefetch 1, ack after commit). Running processes share the shards between them
+    (``workers.shards``); each shard queue also has single-active-consumer."""
     settings = get_settings()
     if not settings.distributed or not settings.redis_url:
         raise SystemExit(
@@ -42,13 +45,33 @@ def run_commands_pool() -> None:
     runtime.applier = Applier(
         engine, RedisResultPublisher(settings.redis_url), enqueue=bus.publish, jobs=jobs.send
     )
-    queues = {queue_name(i) for i in range(settings.command_shards)}
-    worker = Worker(broker, queues=queues, worker_threads=settings.command_shards)
-    # One unacked message per shard queue: the next command of a shard is not even
-    # fetched before the previous one is committed and acked.
-    worker.queue_prefetch = 1
-    _run_until_signalled(worker, "commands")
+
+    def shard_worker(shard: int) -> Worker:
+        worker = Worker(broker, queues={queue_name(shard)}, worker_threads=1)
+        # One unacked message per shard: the next command of a shard is not even fetched
+        # before the previous one is committed and acked.
+        worker.queue_prefetch = 1
+        return worker
+
+    balancer = ShardBalancer(
+        redis.Redis.from_url(settings.redis_url, socket_timeout=5),
+        settings.command_shards,
+        shard_worker,
+        namespace=broker_namespace(settings.broker_url or ""),
+    )
+    stop = _stop_on_signals()
+    log.info("agentq commands pool started", extra={"action": "pool_started"})
+    balancer.run(stop)
+    log.info("agentq commands pool stopped", extra={"action": "pool_stopped"})
+    broker.close()
     engine.dispose()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def run_scheduler() -> None:
