@@ -65,6 +65,13 @@ class CommandBus:
 
     def ping(self) -> None:
         """Raise if the broker does not answer (the in-process stub always does)."""
-        connection = getattr(self.actors[0].broker, "connection", None)
-        if connection is not None:
-            connection.process_data_events(time_limit=0)
+        broker: Any = self.actors[0].broker
+        if not hasattr(type(broker), "connection"):
+            return
+        try:
+            broker.connection.process_data_events(time_limit=0)
+        except Exception:
+            # A closed pika connection fails every later call: drop it, so the next ping
+            # (after RabbitMQ is back) connects afresh instead of reporting "down" for ever.
+            del broker.connection
+            raise

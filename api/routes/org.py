@@ -9,7 +9,7 @@ import anyio.to_thread
 from litestar import Request, Response, delete, get, patch, post
 
 from api.auth import admin_of, hash_token, member_of, principal
-from api.io import json_response, page_of, parse_body, submit
+from api.io import Unavailable, json_response, page_of, parse_body, submit
 from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, TokenCreate
 from api.services import services
 from domain import commands as c
@@ -126,10 +126,17 @@ async def get_command(request: Req, cid: str, cmd_id: str) -> Response[Any]:
     svc = services(request)
     # The marker first: the worker drops it only after committing, so if it is gone by
     # now the database already holds the outcome.
-    accepted = await anyio.to_thread.run_sync(svc.results.accepted_company, cmd_id) == cid
+    try:
+        accepted: bool | None = (
+            await anyio.to_thread.run_sync(svc.results.accepted_company, cmd_id) == cid
+        )
+    except Exception:  # the result store is down: only the database can answer
+        accepted = None
     stored = await svc.read(queries.get_command, cid, cmd_id)
     if stored is not None:
         return json_response(stored)
+    if accepted is None:
+        raise Unavailable("the result store is unavailable; retry shortly")
     if accepted:
         return json_response({"id": cmd_id, "status": "accepted"})
     raise NotFound("command", cmd_id)
