@@ -5,21 +5,30 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dramatiq import Worker
+from dramatiq.broker import Broker
 from litestar import Litestar, Request
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenCache
 from api.errors import EXCEPTION_HANDLERS
+from api.io import LOG_FIELDS
 from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
 from api.services import Services
 from domain.errors import NotFound
+from service import metrics
 from service.bulk import BulkRunner
 from service.db.engine import make_engine
+from service.logs import configure_logging
 from service.migrate import upgrade
 from service.pipeline import Applier
 from service.results import MemoryResults, RedisResults, ResultWaiter
@@ -37,6 +46,8 @@ from workers.webhooks import runtime as webhook_runtime
 __all__ = ["admin_token", "create_app"]
 
 log = logging.getLogger("agentq")
+#: One ``http_request`` line per request.
+request_log = logging.getLogger("agentq.http")
 
 #: Request bodies larger than this are refused with 413.
 MAX_BODY_BYTES = 1024 * 1024
@@ -71,15 +82,97 @@ async def _refuse_odd_path_ids(request: Request[Any, Any, Any]) -> None:
             raise NotFound("resource", value[:MAX_PATH_ID].replace("\x00", "\\0"))
 
 
+#: Path parameter -> the log field naming it on a request's line.
+_PATH_ID_FIELDS = {
+    "cid": "company_id",
+    "iid": "issue_id",
+    "rid": "run_id",
+    "wid": "webhook_id",
+    "bid": "bulk_id",
+    "cmd_id": "command_id",
+    "aid": "agent_id",
+}
+
+
+class RequestLog:
+    """Wraps the whole application (so unknown routes count too): one ``http_request`` line
+    per request, with the method, route template, status, duration, the ids in the path and
+    the command the request submitted (``api.io.log_fields``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or not request_log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # if the app raises before answering, the server answers 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            _log_request(cast(dict[str, Any], scope), status, time.perf_counter() - started)
+
+
+def _log_request(scope: dict[str, Any], status: int, seconds: float) -> None:
+    method, path = scope.get("method", ""), scope.get("path", "")
+    duration_ms = round(seconds * 1000, 2)
+    extra: dict[str, Any] = {
+        "action": "http_request",
+        "method": method,
+        "route": scope.get("path_template"),
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+    }
+    for name, value in (scope.get("path_params") or {}).items():
+        field = _PATH_ID_FIELDS.get(name)
+        if field is not None and isinstance(value, str):
+            extra[field] = value
+    extra.update((scope.get("state") or {}).get(LOG_FIELDS) or {})
+    request_log.info("%s %s %d %.1fms", method, path, status, duration_ms, extra=extra)
+
+
+#: Request metrics: ``agentq_request_duration_seconds`` and friends (see ``service.metrics``).
+PROMETHEUS = PrometheusConfig(
+    app_name="agentq",
+    prefix="agentq",
+    group_path=True,  # labelled by route template, not by path: one series per route
+    buckets=list(metrics.LATENCY_BUCKETS),
+    exclude=["^/metrics$"],
+)
+
+
+def _queue_depths(
+    settings: Settings, broker: Broker
+) -> tuple[metrics.QueueReader, Callable[[], None]]:
+    """What reads the depth of each queue at a scrape (the command shards, ``webhooks``,
+    ``bulk``), and how to close it: RabbitMQ's counts, or the in-process stub's sizes."""
+    pools = {WEBHOOKS_QUEUE: "webhooks", BULK_QUEUE: "bulk"}
+    for queue in broker.get_declared_queues():
+        if queue.startswith(COMMAND_QUEUE_PREFIX) and not queue.endswith(".DQ"):
+            pools[queue] = "commands"
+    if settings.broker_url:
+        reader = metrics.RabbitQueueReader(settings.broker_url, pools)
+        return reader, reader.close
+    return metrics.stub_queue_reader(broker, pools), lambda: None
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings)
     engine = make_engine(settings, pool_size=20)
     broker = make_broker(settings)
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
     jobs = declare_job_actors(broker)
+    queue_reader, close_queue_reader = _queue_depths(settings, broker)
     results: ResultWaiter
     worker: Worker | None = None
     webhook_worker: Worker | None = None
@@ -124,8 +217,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 target=scheduler.run, args=(stop_scheduler,), name="scheduler", daemon=True
             ).start()
         app.state.services = svc
+        metrics.watch_queues(queue_reader)
 
     async def shutdown(_: Litestar) -> None:
+        metrics.watch_queues(None)
+        close_queue_reader()
         stop_scheduler.set()
         if worker is not None and webhook_worker is not None:
             webhook_worker.stop()
@@ -134,7 +230,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         svc.publish_pool.shutdown(wait=False)
         engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         before_request=_refuse_odd_path_ids,
         route_handlers=[
             *org.ROUTES,
@@ -150,5 +246,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[shutdown],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="agentq", version="1", path="/schema"),
+        middleware=[PROMETHEUS.middleware],
+        # Logging is ``configure_logging``'s: Litestar's own config would replace the root
+        # logger's handlers and level. Errors are logged by ``api.errors``.
+        logging_config=None,
         debug=False,
     )
+    app.asgi_handler = RequestLog(app.asgi_handler)
+    return app

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -17,15 +18,17 @@ from api.auth import Principal
 from api.services import services
 from domain.commands import Command
 from domain.errors import DomainError, FieldError, InvalidRequest
-from service import queries
+from service import metrics, queries
 from service.envelope import Envelope, Idempotency, Outcome
 from service.ids import new_id
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from service.problems import problem
 
 __all__ = [
+    "LOG_FIELDS",
     "Unavailable",
     "json_response",
+    "log_fields",
     "page_of",
     "parse_body",
     "parse_limit",
@@ -40,6 +43,16 @@ log = logging.getLogger("agentq.api")
 M = TypeVar("M", bound=BaseModel)
 
 PROBLEM_JSON = "application/problem+json"
+
+#: Key in the ASGI scope's ``state`` of the fields a handler adds to its request's log line.
+LOG_FIELDS = "agentq.log_fields"
+
+
+def log_fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Fields for this request's ``http_request`` log line (the command it submitted, …)."""
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    fields: dict[str, Any] = state.setdefault(LOG_FIELDS, {})
+    return fields
 
 
 class Unavailable(DomainError):
@@ -224,15 +237,19 @@ async def submit(
     respond_async = (
         "respond-async" in request.headers.get("prefer", "").lower() if wait is None else not wait
     )
+    kind = type(command).__name__
+    log_fields(request).update(command_id=env.command_id, command=kind)
     future = None if respond_async else svc.results.expect(env.command_id)
     loop = asyncio.get_running_loop()
+    started = time.perf_counter()
     try:
         await loop.run_in_executor(svc.publish_pool, svc.publish, env, future is None)
     except Exception as exc:
         svc.results.forget(env.command_id)
         raise Unavailable("the command queue is unavailable; retry shortly") from exc
+    metrics.COMMANDS_ACCEPTED.labels(kind).inc()
     if future is None:
-        return _accepted(company_id, env.command_id)
+        return _waited(started, "accepted", _accepted(company_id, env.command_id))
     try:
         outcome = await asyncio.wait_for(future, svc.settings.command_wait_ms / 1000)
     except TimeoutError:
@@ -240,9 +257,24 @@ async def submit(
         try:
             await loop.run_in_executor(svc.publish_pool, svc.mark_accepted, env)
         except Exception:  # the command is queued all the same; its outcome will be stored
-            log.warning("could not mark %s accepted", env.command_id)
+            log.warning(
+                "could not mark %s accepted",
+                env.command_id,
+                extra={
+                    "action": "mark_accepted_failed",
+                    "command_id": env.command_id,
+                    "company_id": company_id,
+                },
+            )
         stored = await svc.read(queries.stored_outcome, env.command_id)
         if stored is None:
-            return _accepted(company_id, env.command_id)
+            return _waited(started, "accepted", _accepted(company_id, env.command_id))
         outcome = stored
-    return _outcome_response(outcome)
+    return _waited(started, "outcome", _outcome_response(outcome))
+
+
+def _waited(started: float, answer: str, response: Response[Any]) -> Response[Any]:
+    """Record how long the caller waited since the command's publication for ``answer``:
+    ``outcome`` (the command's) or ``accepted`` (a 202)."""
+    metrics.COMMAND_WAIT.labels(answer).observe(time.perf_counter() - started)
+    return response

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from domain import commands as c
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
+from service import metrics
 from service.db import tables as t
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
@@ -82,6 +83,34 @@ def utc_now() -> datetime:
 Publish = Callable[[str | None, Outcome], None]
 
 
+#: Id prefix of a command's shard key -> the log field naming it.
+_SHARD_KEY_FIELDS = {
+    "iss_": "issue_id",
+    "agt_": "agent_id",
+    "whk_": "webhook_id",
+    "blk_": "bulk_id",
+}
+
+
+def _log_ids(env: Envelope, outcome: Outcome | None = None) -> dict[str, Any]:
+    """The ids of a command's log line: command, company, the entity it is applied to
+    (``issue_id`` for an issue's commands), its run if it names one."""
+    ids: dict[str, Any] = {"command_id": env.command_id, "company_id": env.company_id}
+    key = env.command.shard_key
+    field = _SHARD_KEY_FIELDS.get(key[:4])
+    if field is not None:
+        ids[field] = key
+    run_id = getattr(env.command, "run_id", None)
+    if run_id is not None:
+        ids["run_id"] = run_id
+    # A claim is applied on the agent's shard: the issue it took is in its answer.
+    if outcome is not None and outcome.applied and isinstance(outcome.body, dict):
+        issue = outcome.body.get("issue")
+        if isinstance(issue, dict) and "issue_id" not in ids:
+            ids["issue_id"] = issue.get("id")
+    return ids
+
+
 class _Refused(Exception):
     """The handler refused the command: roll its transaction back, store ``outcome``."""
 
@@ -115,32 +144,44 @@ class Applier:
 
         Lost races are retried here, in place, so a shard's order never changes; a database
         that stays down past the backoff raises, and the broker dead-letters the message.
+        Each command is counted (``service.metrics``) and logged on one line.
         """
+        started = time.perf_counter()
         races = transients = 0
         while True:
             try:
                 # The first try assumes a new command: a redelivered one fails on the unique
                 # ``applied_commands`` insert, and the retry then finds its stored outcome.
-                outcome, follow_ups = self._apply_once(env, check_applied=races + transients > 0)
+                outcome, follow_ups, replayed = self._apply_once(
+                    env, check_applied=races + transients > 0
+                )
                 break
-            except (ConcurrentUpdate, IntegrityError):
-                races += 1
-                if races >= RACE_ATTEMPTS:
+            except (ConcurrentUpdate, IntegrityError, OperationalError) as error:
+                if isinstance(error, OperationalError):
+                    transients += 1
+                    exhausted = transients >= TRANSIENT_ATTEMPTS
+                else:
+                    races += 1
+                    exhausted = races >= RACE_ATTEMPTS
+                if exhausted:
+                    self._failed(env, started, error)
                     raise
-                log.info(
-                    "command lost a race; retrying",
-                    extra={"action": "retry", "command_id": env.command_id},
-                )
-            except OperationalError as error:
-                transients += 1
-                if transients >= TRANSIENT_ATTEMPTS:
-                    raise
-                log.warning(
-                    "command met a database error; retrying: %s",
-                    error.orig,
-                    extra={"action": "retry", "command_id": env.command_id},
-                )
-                time.sleep(TRANSIENT_BACKOFF_S * 2 ** (transients - 1))
+                if isinstance(error, OperationalError):
+                    log.warning(
+                        "command met a database error; retrying: %s",
+                        error.orig,
+                        extra={"action": "retry", **_log_ids(env)},
+                    )
+                    time.sleep(TRANSIENT_BACKOFF_S * 2 ** (transients - 1))
+                else:
+                    log.info(
+                        "command lost a race; retrying",
+                        extra={"action": "retry", **_log_ids(env)},
+                    )
+            except Exception as error:
+                self._failed(env, started, error)
+                raise
+        self._observe(env, outcome, time.perf_counter() - started, replayed)
         self.publish(env.reply_to, outcome)
         for job in follow_ups:
             if isinstance(job, tuple):
@@ -148,6 +189,52 @@ class Applier:
             elif self.enqueue is not None:
                 self._follow_up(env, job)
         return outcome
+
+    @staticmethod
+    def _observe(env: Envelope, outcome: Outcome, seconds: float, replayed: bool) -> None:
+        """Count the outcome and log the command's one line (``command_applied`` or
+        ``command_rejected``; ``replayed`` when answered from a stored outcome)."""
+        kind = type(env.command).__name__
+        metrics.count_command(kind, outcome, seconds, replayed=replayed)
+        if not log.isEnabledFor(logging.INFO):
+            return
+        applied = outcome.applied
+        extra = {
+            "action": "command_applied" if applied else "command_rejected",
+            **_log_ids(env, outcome),
+            "type": kind,
+            "actor": env.actor,
+            "http_status": outcome.http_status,
+            "duration_ms": round(seconds * 1000, 2),
+        }
+        if replayed:
+            extra["replayed"] = True
+        if not applied and isinstance(outcome.body, dict):
+            extra["code"] = outcome.body.get("code")
+        log.info(
+            "%s %s %s: %d",
+            kind,
+            env.command_id,
+            "applied" if applied else "rejected",
+            outcome.http_status,
+            extra=extra,
+        )
+
+    @staticmethod
+    def _failed(env: Envelope, started: float, error: Exception) -> None:
+        metrics.COMMANDS_FAILED.labels(type(env.command).__name__).inc()
+        log.error(
+            "%s %s failed after its retries: %r",
+            type(env.command).__name__,
+            env.command_id,
+            error,
+            extra={
+                "action": "command_failed",
+                **_log_ids(env),
+                "type": type(env.command).__name__,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
 
     def _job(self, kind: str, ident: str) -> None:
         if self.jobs is None:
@@ -165,20 +252,22 @@ class Applier:
         except Exception:  # committed already; the next sweep does it instead
             log.warning("could not enqueue follow-up %s", type(command).__name__)
 
-    def _apply_once(self, env: Envelope, *, check_applied: bool) -> tuple[Outcome, list[Any]]:
+    def _apply_once(self, env: Envelope, *, check_applied: bool) -> tuple[Outcome, list[Any], bool]:
+        """The outcome, the follow-ups to send after commit, and whether the outcome is a
+        stored one (a redelivery, a reused ``Idempotency-Key``) rather than the handler's."""
         try:
             with self.engine.begin() as conn:
                 if check_applied:
                     stored = self._stored(conn, env)
                     if stored is not None:
-                        return stored, []
+                        return stored, [], True
                 if env.idempotency is not None:
                     earlier = self._replay(conn, env)
                     if earlier is not None:
-                        return earlier, []
+                        return earlier, [], True
                 outcome, follow_ups = self._run_handler(conn, env)
                 self._store(conn, env, outcome)
-                return outcome, follow_ups
+                return outcome, follow_ups, False
         except _Refused as refused:
             # The handler's writes were rolled back with its transaction; the refusal is
             # stored in a transaction of its own (refusals are rare; no savepoint per command).
@@ -186,9 +275,9 @@ class Applier:
                 if env.idempotency is not None:
                     earlier = self._replay(conn, env)
                     if earlier is not None:
-                        return earlier, []
+                        return earlier, [], True
                 self._store(conn, env, refused.outcome)
-            return refused.outcome, []
+            return refused.outcome, [], False
 
     @staticmethod
     def _stored(conn: Connection, env: Envelope) -> Outcome | None:
@@ -260,7 +349,11 @@ class Applier:
             raise  # retried by ``apply``
         except Exception as error:
             # A bug: answer it (and log it) rather than leave the caller waiting for ever.
-            log.exception("command %s failed", env.command_id)
+            log.exception(
+                "command %s failed",
+                env.command_id,
+                extra={"action": "command_error", **_log_ids(env)},
+            )
             status, answer = problem("internal_error", "the command failed unexpectedly; logged")
             raise _Refused(Outcome(env.command_id, False, status, answer)) from error
         status = env.success_status

@@ -63,6 +63,8 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    #: Where a worker or scheduler serves ``/metrics`` (None: the API process).
+    metrics_port: int | None = None
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 15) -> None:
         if self.popen.poll() is None:
@@ -78,15 +80,21 @@ class Process:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Process:
+def spawn(
+    name: str, args: list[str], env: dict[str, str], log_dir: Path, *, metrics: bool = False
+) -> Process:
+    """Start an agentq process; ``metrics``: on a free ``AGENTQ_METRICS_PORT`` of its own."""
     log = log_dir / f"{name}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTQ_")}
     full_env.update(env)
+    metrics_port = free_port() if metrics else None
+    if metrics_port is not None:
+        full_env["AGENTQ_METRICS_PORT"] = str(metrics_port)
     with log.open("wb") as handle:  # the child keeps its own descriptor
         popen = subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, env=full_env, stdout=handle, stderr=subprocess.STDOUT
         )
-    return Process(name, popen, log)
+    return Process(name, popen, log, metrics_port)
 
 
 @dataclass
@@ -128,7 +136,7 @@ class Stack:
             p.stop()
 
     def start_worker(self, name: str = "worker-commands") -> Process:
-        proc = spawn(name, ["-m", "workers", "commands"], self.env, self.log_dir)
+        proc = spawn(name, ["-m", "workers", "commands"], self.env, self.log_dir, metrics=True)
         self.processes.append(proc)
         return proc
 
@@ -138,7 +146,7 @@ class Stack:
         return proc
 
     def start_scheduler(self, name: str = "scheduler") -> Process:
-        proc = spawn(name, ["-m", "workers", "scheduler"], self.env, self.log_dir)
+        proc = spawn(name, ["-m", "workers", "scheduler"], self.env, self.log_dir, metrics=True)
         self.processes.append(proc)
         return proc
 

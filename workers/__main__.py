@@ -12,6 +12,8 @@ from dramatiq import Worker
 
 from service.bulk import BulkRunner
 from service.db.engine import make_engine
+from service.logs import configure_logging
+from service.metrics import serve_worker_metrics
 from service.pipeline import Applier
 from service.results import RedisResultPublisher
 from service.settings import get_settings
@@ -148,9 +150,8 @@ POOLS = {
 def run_pool(name: str) -> None:
     """Run one pool (or the scheduler) until SIGTERM/SIGINT."""
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings)
+    serve_worker_metrics(settings.metrics_port, settings.host)  # only if a port is set
     POOLS[name]()
 
 

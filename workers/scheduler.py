@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.approvals import ApprovalStatus
 from domain.commands import DispatchIssue, ExpireLease
 from domain.statuses import IssueStatus
+from service import metrics
 from service.db import tables as t
 from service.db.repo import LOAD_STATUSES, not_blocked
 from service.envelope import Envelope
@@ -221,6 +223,7 @@ class Scheduler:
         """One sweep if this process leads: (expiries, dispatches) enqueued."""
         if not self.leader.held():
             return 0, 0
+        started = time.perf_counter()
         with self.engine.connect() as conn:
             expired = self.expired_leases(conn)
             queued = self.dispatchable(conn)
@@ -238,15 +241,32 @@ class Scheduler:
             self.enqueue(
                 Envelope(new_id("cmd"), row.company_id, "system:dispatcher", DispatchIssue(row.id))
             )
+        webhook_jobs = 0
         if self.jobs is not None:
             for kind, ident in self.webhook_jobs():
                 self.jobs(kind, ident)
+                webhook_jobs += 1
+        seconds = time.perf_counter() - started
+        metrics.SWEEP_DURATION.observe(seconds)
+        for kind, count in (
+            ("lease_expiry", len(expired)),
+            ("dispatch", len(queued)),
+            ("webhook", webhook_jobs),
+        ):
+            if count:
+                metrics.SWEEP_ENQUEUED.labels(kind).inc(count)
         if expired or queued:
             log.info(
                 "swept: %d expired leases, %d dispatches",
                 len(expired),
                 len(queued),
-                extra={"action": "sweep"},
+                extra={
+                    "action": "sweep",
+                    "expired": len(expired),
+                    "dispatched": len(queued),
+                    "webhook_jobs": webhook_jobs,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
             )
         return len(expired), len(queued)
 
@@ -256,7 +276,10 @@ class Scheduler:
             try:
                 self.tick()
             except Exception:
-                log.exception("sweep failed; trying again next interval")
+                metrics.SWEEP_FAILURES.inc()
+                log.exception(
+                    "sweep failed; trying again next interval", extra={"action": "sweep_failed"}
+                )
                 self.leader.release()
             stop.wait(self.interval_s)
         self.leader.release()

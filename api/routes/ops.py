@@ -1,4 +1,4 @@
-"""Health and readiness."""
+"""Health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import anyio.to_thread
 import sqlalchemy as sa
 from litestar import Request, Response, get
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from api.io import json_response, problem_response
 from api.services import services
@@ -45,4 +46,19 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     return json_response({"status": "ready"})
 
 
-ROUTES = [health, ready]
+#: Prometheus's text format; Litestar adds the charset itself.
+METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST.split(";charset")[0].split("; charset")[0]
+
+
+@get("/metrics", sync_to_thread=True, include_in_schema=False)
+def metrics() -> Response[bytes]:
+    """Prometheus text format: this process's metrics (``service.metrics``), the request
+    metrics and the queue depths. In a thread: the depths are read from the broker."""
+    return Response(
+        generate_latest(REGISTRY),
+        media_type=METRICS_MEDIA_TYPE,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+ROUTES = [health, ready, metrics]

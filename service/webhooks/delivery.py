@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
+from service import metrics
 from service.db import tables as t
 from service.ids import new_id
 from service.pipeline import utc_now
@@ -39,6 +40,8 @@ MAX_IN_FLIGHT_PER_ENDPOINT = 2
 BUSY_RETRY_S = 1.0
 #: Jitter on every retry delay: ±10 %.
 JITTER = 0.1
+#: A delivery's status after an attempt -> the attempt's outcome, as metrics count it.
+_OUTCOMES = {"succeeded": "succeeded", "pending": "retrying", "failed": "failed"}
 
 
 def next_delay_s(
@@ -286,11 +289,25 @@ class Deliverer:
                     .where(e.c.id == endpoint.id)
                     .values(updated_at=now, **endpoint_values)
                 )
+        status = str(values["status"])
+        outcome = _OUTCOMES[status]
+        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
+        metrics.WEBHOOK_ATTEMPT.observe(attempt.duration_ms / 1000)
         log.info(
             "webhook %s attempt %d: %s",
             row.id,
             made,
             attempt.status_code or attempt.error,
-            extra={"action": "webhook_attempt", "delivery_id": row.id},
+            extra={
+                "action": "webhook_attempt",
+                "company_id": row.company_id,
+                "webhook_id": endpoint.id,
+                "delivery_id": row.id,
+                "event_id": row.event_id,
+                "attempt": made,
+                "http_status": attempt.status_code,
+                "outcome": outcome,
+                "duration_ms": attempt.duration_ms,
+            },
         )
-        return str(values["status"])
+        return status

@@ -39,6 +39,8 @@ SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 #: ``BENCH_ONLY=transitions,create``: measure only those sections (while tuning).
 ONLY = set(os.environ.get("BENCH_ONLY", "transitions,create,claims,bulk,lists,leases").split(","))
 ROUNDS = 3
+#: ``worker-commands`` processes in the stack under test (they share the shards).
+COMMAND_WORKERS = int(os.environ.get("BENCH_COMMAND_WORKERS", "1"))
 CONCURRENCY = 32
 #: The shortest lease a claim may ask for, in seconds (API.md).
 LEASE_TTL_S = 10
@@ -534,14 +536,19 @@ def run() -> dict[str, Any]:
 
     with fresh_services() as urls:
         log_dir = Path(tempfile.mkdtemp(prefix="agentq-bench-"))
-        stack = start_distributed(urls.env(), log_dir)
+        stack = start_distributed(urls.env(), log_dir, workers=COMMAND_WORKERS)
         settings = Settings(database_url=urls.database_url)
         engine = make_engine(settings, pool_size=CONCURRENCY)
         cpu = CpuMeter()
         try:
             bench = Bench(stack, engine)
             applier = Applier(engine, lambda _to, _outcome: None)
-            figures: Figures = {"scale": SCALE, "rounds": ROUNDS, "concurrency": CONCURRENCY}
+            figures: Figures = {
+                "scale": SCALE,
+                "rounds": ROUNDS,
+                "concurrency": CONCURRENCY,
+                "command_workers": COMMAND_WORKERS,
+            }
             sections: dict[str, Callable[[], Figures]] = {
                 "transitions": lambda: transitions(bench, applier, cpu),
                 "create": lambda: create_latency(bench, applier, cpu),
