@@ -18,10 +18,12 @@ from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.engine import Engine
 
 from api.auth import TokenCache
 from api.errors import EXCEPTION_HANDLERS
 from api.io import LOG_FIELDS
+from api.ratelimit import RateLimitHeaders
 from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
 from api.services import Services
 from domain.errors import NotFound
@@ -31,6 +33,7 @@ from service.db.engine import make_engine
 from service.logs import configure_logging
 from service.migrate import upgrade
 from service.pipeline import Applier
+from service.ratelimit import make_rate_limiter
 from service.results import MemoryResults, RedisResults, ResultWaiter
 from service.settings import Settings, get_settings
 from service.webhooks.delivery import Deliverer
@@ -165,6 +168,23 @@ def _queue_depths(
     return metrics.stub_queue_reader(broker, pools), lambda: None
 
 
+def _services(
+    settings: Settings, engine: Engine, bus: CommandBus, results: ResultWaiter
+) -> Services:
+    return Services(
+        settings=settings,
+        engine=engine,
+        bus=bus,
+        results=results,
+        publish_pool=ThreadPoolExecutor(settings.publisher_threads, thread_name_prefix="publish"),
+        admin_token=admin_token(settings),
+        tokens=TokenCache(settings.auth_cache_s),
+        limiter=make_rate_limiter(
+            settings.rate_limit, settings.rate_limit_window_s, settings.redis_url
+        ),
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -195,15 +215,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             broker, queues={WEBHOOKS_QUEUE, BULK_QUEUE}, worker_threads=settings.webhook_threads
         )
         scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, jobs=jobs.send)
-    svc = Services(
-        settings=settings,
-        engine=engine,
-        bus=bus,
-        results=results,
-        publish_pool=ThreadPoolExecutor(settings.publisher_threads, thread_name_prefix="publish"),
-        admin_token=admin_token(settings),
-        tokens=TokenCache(settings.auth_cache_s),
-    )
+    svc = _services(settings, engine, bus, results)
 
     async def startup(app: Litestar) -> None:
         if not settings.distributed:
@@ -227,7 +239,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             webhook_worker.stop()
             worker.stop()
         await results.stop()
-        svc.publish_pool.shutdown(wait=False)
+        await svc.aclose()
         engine.dispose()
 
     app = Litestar(
@@ -252,5 +264,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    app.asgi_handler = RequestLog(app.asgi_handler)
+    app.asgi_handler = RateLimitHeaders(RequestLog(app.asgi_handler))
     return app

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 import sqlalchemy as sa
 from litestar import Request
 from sqlalchemy.engine import Connection
@@ -15,9 +17,12 @@ from sqlalchemy.engine import Connection
 from api.services import services
 from domain.errors import DomainError, Forbidden, NotFound
 from service.db import tables as t
+from service.ratelimit import Verdict
 
 __all__ = [
+    "RATE_LIMIT_STATE",
     "Principal",
+    "RateLimited",
     "TokenCache",
     "Unauthorized",
     "admin_of",
@@ -27,8 +32,43 @@ __all__ = [
 ]
 
 
+log = logging.getLogger("agentq.api")
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class RateLimited(DomainError):
+    """429: the token used its allowance for this window; ``headers`` say when to retry."""
+
+    code = "rate_limited"
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(
+            f"this token may make {verdict.limit} requests per {verdict.window_s:g} s; "
+            f"retry in {verdict.reset_s} s"
+        )
+        self.headers = verdict.headers()
+
+
+#: Key in the ASGI scope's ``state`` of the request's rate-limit verdict (for its headers).
+RATE_LIMIT_STATE = "agentq.rate_limit"
+
+
+async def _count_request(request: Request[Any, Any, Any], who: Principal) -> None:
+    """Draw one request from the token's allowance; 429 once it is spent."""
+    limiter = services(request).limiter
+    if limiter is None or who.token_id is None:
+        return
+    try:
+        verdict = await limiter.hit(who.token_id)
+    except redis.RedisError:  # the counts are unreachable: serve rather than refuse
+        log.warning("rate limit store unavailable", extra={"action": "rate_limit_unavailable"})
+        return
+    request.scope.setdefault("state", {})[RATE_LIMIT_STATE] = verdict
+    if not verdict.allowed:
+        raise RateLimited(verdict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +141,14 @@ async def principal(request: Request[Any, Any, Any]) -> Principal:
     if hmac.compare_digest(token.encode(), svc.admin_token.encode()):
         return Principal("operator")
     token_hash = hash_token(token)
-    cached = svc.tokens.get(token_hash)
-    if cached is not None:
-        return cached
-    row = await svc.read(_lookup, token_hash)
-    if row is None:
-        raise Unauthorized("the token is not valid (unknown or revoked)")
-    who = Principal(row.role, row.company_id, row.agent_id, row.id)
-    svc.tokens.put(token_hash, who)
+    who = svc.tokens.get(token_hash)
+    if who is None:
+        row = await svc.read(_lookup, token_hash)
+        if row is None:
+            raise Unauthorized("the token is not valid (unknown or revoked)")
+        who = Principal(row.role, row.company_id, row.agent_id, row.id)
+        svc.tokens.put(token_hash, who)
+    await _count_request(request, who)
     return who
 
 

@@ -18,6 +18,7 @@ from workers.commands import CommandBus
 
 if TYPE_CHECKING:
     from api.auth import TokenCache
+    from service.ratelimit import RateLimiter
 
 __all__ = ["Services", "services"]
 
@@ -35,6 +36,8 @@ class Services:
     admin_token: str
     #: Tokens this process looked up lately (most requests then skip the database).
     tokens: TokenCache
+    #: Per-token request limits (None: unlimited).
+    limiter: RateLimiter | None
     #: Companies known to exist (they are never deleted), so the operator's calls skip a read.
     known_companies: set[str] = field(default_factory=set)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
@@ -53,6 +56,12 @@ class Services:
         if answer_202:
             self.mark_accepted(env)
         self.bus.publish(env)
+
+    async def aclose(self) -> None:
+        """Release what the services hold (the database engine is the caller's)."""
+        if self.limiter is not None:
+            await self.limiter.close()
+        self.publish_pool.shutdown(wait=False)
 
     def mark_accepted(self, env: Envelope) -> None:
         """Blocking: ``GET /commands/{id}`` answers "accepted" until the outcome is stored.

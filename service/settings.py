@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     #: A revoked token stops working at once on the API process that revoked it, and within
     #: this long on the others.
     auth_cache_s: float = Field(default=2.0, ge=0, le=60)
+    #: Requests each company token may make per ``rate_limit_window_s`` (0: no limit); the
+    #: operator token is not limited. Shared by every API process (Redis) when distributed.
+    rate_limit: int = Field(default=1200, ge=0)
+    #: The rate limit's window, in seconds.
+    rate_limit_window_s: float = Field(default=10.0, gt=0, le=3600)
     #: How often the scheduler sweeps expired leases and dispatches, in seconds.
     sweep_interval_s: float = Field(default=5.0, gt=0)
     #: Log level of every process.

@@ -19,6 +19,9 @@ ADMIN_TOKEN = "aq_op_test_operator_token"
 #: The stacks under test sweep every second, so expiry tests stay short.
 SWEEP_INTERVAL_S = 1.0
 #: Webhooks in tests: receivers on 127.0.0.1, a short retry schedule, a short timeout.
+#: The test and benchmark stacks count every request against a limit no test reaches (a
+#: test of the limit itself runs a stack of its own with a small one).
+RATE_LIMIT_ENV = {"AGENTQ_RATE_LIMIT": "10000000"}
 WEBHOOK_ENV = {
     "AGENTQ_WEBHOOK_ALLOW_PRIVATE": "true",
     "AGENTQ_WEBHOOK_RETRY_SCHEDULE_S": "0,1,1,1,1,1,1,1",
@@ -160,6 +163,7 @@ def start_embedded(log_dir: Path) -> Stack:
         "AGENTQ_LOG_LEVEL": "WARNING",
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
         **WEBHOOK_ENV,
+        **RATE_LIMIT_ENV,
     }
     stack = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
@@ -176,6 +180,7 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
         "AGENTQ_LOG_LEVEL": "WARNING",
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
         **WEBHOOK_ENV,
+        **RATE_LIMIT_ENV,
     }
     stack = Stack("distributed", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     release = subprocess.run(
