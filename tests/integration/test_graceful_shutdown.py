@@ -1,0 +1,94 @@
+"""SIGTERM to a commands worker under load: it finishes or returns its in-flight messages, and
+a worker started afterwards applies the rest, each exactly once."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from service.db import tables as t
+from tests.conftest import vhost_of_its_own
+from tests.e2e.client import Api
+from tests.procs import ServiceUrls, Stack, start_distributed
+
+ISSUES, PATCHES = 20, 50
+
+
+@pytest.fixture
+def one_worker(service_urls: ServiceUrls, tmp_path: Path) -> Iterator[Stack]:
+    with vhost_of_its_own(service_urls) as urls:
+        stack = start_distributed(urls.env(), tmp_path, workers=1)
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
+def test_a_worker_stopped_mid_load_loses_nothing_and_applies_nothing_twice(
+    one_worker: Stack, engine: Engine
+) -> None:
+    with Api(one_worker.base_url, one_worker.admin_token) as api:
+        acme = api.new_company()
+        issues = [acme.issue(f"graceful {i}")["id"] for i in range(ISSUES)]
+        command_ids: list[str] = []
+        lock = threading.Lock()
+
+        def send(issue_ids: list[str]) -> None:
+            for n in range(PATCHES):
+                for issue_id in issue_ids:
+                    accepted = acme.call(
+                        "PATCH",
+                        f"/issues/{issue_id}",
+                        {"title": f"edit {n}"},
+                        headers={"Prefer": "respond-async"},
+                    )
+                    assert accepted.status_code == 202, accepted.text
+                    with lock:
+                        command_ids.append(accepted.json()["commandId"])
+
+        senders = [threading.Thread(target=send, args=(issues[i::4],)) for i in range(4)]
+        for sender in senders:
+            sender.start()
+        time.sleep(1.0)  # the worker is busy applying when it is told to stop
+        worker = next(p for p in one_worker.processes if p.name == "worker-commands-0")
+        worker.popen.send_signal(signal.SIGTERM)
+        assert worker.popen.wait(60) == 0, worker.tail()
+        for sender in senders:
+            sender.join()
+        with engine.connect() as conn:
+            applied_before_restart = conn.execute(
+                sa.select(sa.func.count()).where(t.applied_commands.c.id.in_(command_ids))
+            ).scalar_one()
+        assert 0 < applied_before_restart < len(command_ids)  # stopped mid-load
+        one_worker.start_worker("worker-commands-1")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                applied = conn.execute(
+                    sa.select(sa.func.count()).where(t.applied_commands.c.id.in_(command_ids))
+                ).scalar_one()
+            if applied == len(command_ids):
+                break
+            time.sleep(0.5)
+        assert applied == len(command_ids), f"{len(command_ids) - applied} commands lost"
+        with engine.connect() as conn:
+            versions = dict(
+                conn.execute(
+                    sa.select(t.issues.c.id, t.issues.c.version).where(t.issues.c.id.in_(issues))
+                ).all()
+            )
+            updates = conn.execute(
+                sa.select(sa.func.count()).where(
+                    t.activity.c.issue_id.in_(issues), t.activity.c.type == "issue.updated"
+                )
+            ).scalar_one()
+        # Each PATCH changes the title once: applied once each, the versions say so.
+        assert versions == {issue_id: 1 + PATCHES for issue_id in issues}
+        assert updates == ISSUES * PATCHES
