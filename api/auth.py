@@ -7,7 +7,7 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import redis
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ __all__ = [
     "hash_token",
     "member_of",
     "principal",
+    "refuse",
 ]
 
 
@@ -176,5 +177,45 @@ async def admin_of(request: Request[Any, Any, Any], company_id: str) -> Principa
     """The operator or the company's admin token; an agent token gets 403."""
     who = await member_of(request, company_id)
     if who.kind == "agent":
-        raise Forbidden("agent tokens may not do this; use an admin token")
+        await refuse(request, company_id, "agent tokens may not do this; use an admin token")
     return who
+
+
+#: Path parameter -> (the table of the resource it names, its kind); each has ``company_id``.
+_PATH_RESOURCES: dict[str, tuple[sa.Table, str]] = {
+    "iid": (t.issues, "issue"),
+    "aid": (t.agents, "agent"),
+    "tid": (t.teams, "team"),
+    "tok_id": (t.tokens, "token"),
+    "wid": (t.webhook_endpoints, "webhook"),
+    "did": (t.webhook_deliveries, "delivery"),
+    "apid": (t.approvals, "approval"),
+    "bid": (t.bulk_jobs, "bulk"),
+    "rid": (t.runs, "run"),
+}
+
+
+def _first_missing(conn: Connection, company_id: str, ids: dict[str, str]) -> NotFound | None:
+    for name, ident in ids.items():
+        table, kind = _PATH_RESOURCES[name]
+        found = conn.execute(
+            sa.select(table.c.id).where(table.c.id == ident, table.c.company_id == company_id)
+        ).first()
+        if found is None:
+            return NotFound(kind, ident)
+    return None
+
+
+async def refuse(request: Request[Any, Any, Any], company_id: str, detail: str) -> NoReturn:
+    """403 ``detail``, unless the path names something that is not this company's: then 404,
+    so a refusal never tells another company's resource from one that does not exist."""
+    ids = {
+        name: value
+        for name, value in request.path_params.items()
+        if name in _PATH_RESOURCES and isinstance(value, str)
+    }
+    if ids:
+        missing = await services(request).read(_first_missing, company_id, ids)
+        if missing is not None:
+            raise missing
+    raise Forbidden(detail)

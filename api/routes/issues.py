@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, patch, post
 
-from api.auth import Principal, admin_of, member_of
+from api.auth import Principal, admin_of, member_of, refuse
 from api.io import json_response, page_of, parse_body, parse_limit, parse_time, query_params, submit
 from api.schemas import (
     AssignBody,
@@ -18,7 +18,7 @@ from api.schemas import (
 )
 from api.services import services
 from domain import commands as c
-from domain.errors import FieldError, Forbidden, InvalidRequest
+from domain.errors import FieldError, InvalidRequest
 from domain.statuses import IssueStatus
 from service import queries
 from service.ids import new_id
@@ -132,16 +132,16 @@ async def reassign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-def _check_author(who: Principal, author: str) -> None:
+async def _check_author(request: Req, cid: str, who: Principal, author: str) -> None:
     if who.kind == "agent" and author != f"agent:{who.agent_id}":
-        raise Forbidden(f"an agent token may only write as agent:{who.agent_id}")
+        await refuse(request, cid, f"an agent token may only write as agent:{who.agent_id}")
 
 
 @post("/v1/companies/{cid:str}/issues/{iid:str}/comments")
 async def post_comment(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await member_of(request, cid)
     body, data = await parse_body(request, CommentCreate)
-    _check_author(who, body.author)
+    await _check_author(request, cid, who, body.author)
     command = c.PostComment(new_id("cmt"), iid, body.text, body.author)
     return await submit(request, who, cid, command, data, status=201)
 

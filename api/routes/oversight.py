@@ -31,6 +31,7 @@ COMPANY = "/v1/companies/{cid:str}"
 async def report_cost(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     """Add to the run's cost and the issue's spend; at the budget cap the run stops."""
     who = await member_of(request, cid)
+    agent_id = await acting_agent(request, cid, who)
     body, data = await parse_body(request, CostBody)
     command = c.ReportCost(
         iid,
@@ -41,7 +42,7 @@ async def report_cost(request: Req, cid: str, iid: str, rid: str) -> Response[An
         body.input_tokens,
         body.output_tokens,
         body.model,
-        acting_agent(who),
+        agent_id,
     )
     return await submit(request, who, cid, command, data)
 
@@ -74,9 +75,16 @@ async def cost_rollups(request: Req, cid: str) -> Response[Any]:
 @post(RUN + "/approvals")
 async def request_approval(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
+    agent_id = await acting_agent(request, cid, who)
     body, data = await parse_body(request, ApprovalRequestBody)
     command = c.RequestApproval(
-        iid, rid, body.lease_token, new_id("apr"), body.action, body.details, acting_agent(who)
+        iid,
+        rid,
+        body.lease_token,
+        new_id("apr"),
+        body.action,
+        body.details,
+        agent_id,
     )
     return await submit(request, who, cid, command, data, status=201)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, post
 
-from api.auth import Principal, admin_of, member_of
+from api.auth import Principal, admin_of, member_of, refuse
 from api.io import parse_body, submit
 from api.schemas import (
     CheckpointBody,
@@ -19,7 +19,6 @@ from api.schemas import (
 )
 from api.services import services
 from domain import commands as c
-from domain.errors import Forbidden
 from service import queries
 from service.ids import new_id
 
@@ -31,10 +30,11 @@ RUN = "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}"
 CLAIM_RECHECK_S = 1.0
 
 
-def acting_agent(who: Principal) -> str:
+async def acting_agent(request: Req, cid: str, who: Principal) -> str:
     """Only the run's agent drives its run (the handler checks the run is that agent's)."""
     if who.kind != "agent" or who.agent_id is None:
-        raise Forbidden("only the run's agent, with its agent token, drives a run")
+        await refuse(request, cid, "only the run's agent, with its agent token, drives a run")
+    assert who.agent_id is not None
     return who.agent_id
 
 
@@ -43,7 +43,7 @@ async def claim(request: Req, cid: str, aid: str) -> Response[Any]:
     """Start a run on the agent's next issue; wait up to ``waitSeconds`` for one to appear."""
     who = await member_of(request, cid)
     if who.kind == "agent" and who.agent_id != aid:
-        raise Forbidden(f"an agent token claims only for agent {who.agent_id}")
+        await refuse(request, cid, f"an agent token claims only for agent {who.agent_id}")
     body, data = await parse_body(request, ClaimBody)
     svc = services(request)
     loop = asyncio.get_running_loop()
@@ -67,12 +67,13 @@ async def claim(request: Req, cid: str, aid: str) -> Response[Any]:
 @post(RUN + "/checkpoint")
 async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
+    agent_id = await acting_agent(request, cid, who)
     body, data = await parse_body(request, CheckpointBody)
     command = c.RecordCheckpoint(
         iid,
         rid,
         body.lease_token,
-        acting_agent(who),
+        agent_id,
         fields_set=frozenset(body.model_fields_set - {"lease_token"}),
         progress=body.progress,
         state=body.state,
@@ -84,9 +85,15 @@ async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any
 @post(RUN + "/complete")
 async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
+    agent_id = await acting_agent(request, cid, who)
     body, data = await parse_body(request, CompleteBody)
     command = c.CompleteRun(
-        iid, rid, body.lease_token, acting_agent(who), body.result, body.workspace_url
+        iid,
+        rid,
+        body.lease_token,
+        agent_id,
+        body.result,
+        body.workspace_url,
     )
     return await submit(request, who, cid, command, data)
 
@@ -94,9 +101,16 @@ async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
 @post(RUN + "/fail")
 async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
+    agent_id = await acting_agent(request, cid, who)
     body, data = await parse_body(request, FailBody)
     command = c.FailRun(
-        iid, rid, body.lease_token, body.reason, acting_agent(who), body.details, body.retryable
+        iid,
+        rid,
+        body.lease_token,
+        body.reason,
+        agent_id,
+        body.details,
+        body.retryable,
     )
     return await submit(request, who, cid, command, data)
 
@@ -104,8 +118,9 @@ async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
 @post(RUN + "/handoff")
 async def handoff(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
+    agent_id = await acting_agent(request, cid, who)
     body, data = await parse_body(request, HandoffBody)
-    command = c.HandoffRun(iid, rid, body.lease_token, body.reason, acting_agent(who))
+    command = c.HandoffRun(iid, rid, body.lease_token, body.reason, agent_id)
     return await submit(request, who, cid, command, data)
 
 
