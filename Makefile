@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e format run-distributed migrate clean bench
+.PHONY: run test lint unit integration e2e format run-distributed migrate clean bench soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,7 @@ clean:
 ## table on stderr, bench-results.json. BENCH_SCALE=0.1 for a quick run.
 bench: $(STAMP)
 	@$(BIN)/python -m tests.benchmarks.bench
+
+## The large versions of the randomized race and shutdown tests (100,000 operations).
+soak: $(STAMP)
+	AGENTQ_SOAK=1 $(BIN)/pytest tests/integration/test_races.py tests/integration/test_graceful_shutdown.py
