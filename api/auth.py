@@ -41,7 +41,8 @@ class Unauthorized(DomainError):
 
 
 class RateLimited(DomainError):
-    """429: the token used its allowance for this window; ``headers`` say when to retry."""
+    """429: the token used its allowance for this window (``api.ratelimit`` adds the
+    ``Retry-After`` and ``RateLimit-*`` headers, as it does to every answer)."""
 
     code = "rate_limited"
 
@@ -50,7 +51,6 @@ class RateLimited(DomainError):
             f"this token may make {verdict.limit} requests per {verdict.window_s:g} s; "
             f"retry in {verdict.reset_s} s"
         )
-        self.headers = verdict.headers()
 
 
 #: Key in the ASGI scope's ``state`` of the request's rate-limit verdict (for its headers).

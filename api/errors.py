@@ -38,7 +38,6 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "1"
-    headers.update(getattr(exc, "headers", {}))  # a 429's Retry-After and RateLimit-*
     return json_response(body, status, headers)
 
 

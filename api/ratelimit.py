@@ -1,4 +1,4 @@
-"""``RateLimit-*`` headers on every answer to a limited token (the 429 sets its own)."""
+"""``RateLimit-*`` headers on every answer to a limited token, and ``Retry-After`` on its 429."""
 
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ class RateLimitHeaders:
             if message["type"] == "http.response.start" and verdict is not None:
                 headers = MutableScopeHeaders(message)
                 for name, value in verdict.headers().items():
-                    if name not in headers:
-                        headers[name] = value
+                    headers[name] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

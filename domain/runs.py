@@ -47,6 +47,7 @@ __all__ = [
     "fail_run",
     "hand_off_for_dependency",
     "handoff_run",
+    "hold_lease",
     "priority_of",
     "renew_lease",
     "review_issue",
@@ -224,6 +225,13 @@ def renew_lease(lease: Lease, now: datetime) -> Lease:
     return replace(
         lease, expires_at=now + timedelta(seconds=lease.lease_seconds), renewals=lease.renewals + 1
     )
+
+
+def hold_lease(lease: Lease, now: datetime) -> Lease:
+    """A human answered the run (an approval was decided): the lease lasts at least its
+    ``lease_seconds`` from now, so an agent that waited past the expiry hears the answer."""
+    at_least = now + timedelta(seconds=lease.lease_seconds)
+    return lease if lease.expires_at >= at_least else replace(lease, expires_at=at_least)
 
 
 def _release(lease: Lease | None, now: datetime, reason: ExitReason) -> Lease | None:

@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.errors import NotFound
-from domain.model import Issue
+from domain.errors import DomainError, NotFound
+from domain.model import AgentLoad, AgentStatus, Issue
 from domain.money import from_micros
-from domain.runs import Lease, Run
+from domain.runs import Lease, Run, check_can_claim
 from domain.statuses import IssueStatus
 from service import approvals
 from service.db import repo
@@ -298,18 +298,21 @@ def worth_claiming(conn: Connection, company_id: str, agent_id: str) -> bool:
     One round trip: it runs before every claim."""
     a, c = t.agents.c, t.issues.c
     mine, team_queue = repo.claimable(company_id, agent_id)
-    running = (
-        sa.select(sa.func.count())
-        .where(c.assigned_agent_id == agent_id, c.status == IssueStatus.RUNNING.value)
-        .scalar_subquery()
-    )
-    work = sa.exists(sa.select(c.id).where(mine | team_queue))
     row = conn.execute(
-        sa.select(a.status, a.capacity, running.label("running"), work.label("work")).where(
-            a.id == agent_id, a.company_id == company_id
-        )
+        sa.select(
+            a.id,
+            a.status,
+            a.capacity,
+            repo.issues_held(agent_id, repo.RUNNING).label("running"),
+            sa.exists(sa.select(c.id).where(mine | team_queue)).label("work"),
+        ).where(a.id == agent_id, a.company_id == company_id)
     ).first()
-    if row is None or row.status != "active" or row.running >= row.capacity:
+    if row is None:
+        return True
+    agent = AgentLoad(row.id, AgentStatus(row.status), row.capacity, row.running, None)
+    try:
+        check_can_claim(agent, row.running)
+    except DomainError:
         return True
     return bool(row.work)
 

@@ -154,7 +154,8 @@ class Stack:
         return proc
 
 
-def start_embedded(log_dir: Path) -> Stack:
+def start_embedded(log_dir: Path, overrides: dict[str, str] | None = None) -> Stack:
+    """The embedded API on a free port; ``overrides`` replace any of its settings."""
     port = free_port()
     env = {
         "AGENTQ_PORT": str(port),
@@ -164,6 +165,7 @@ def start_embedded(log_dir: Path) -> Stack:
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
         **WEBHOOK_ENV,
         **RATE_LIMIT_ENV,
+        **(overrides or {}),
     }
     stack = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))

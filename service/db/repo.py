@@ -26,10 +26,10 @@ __all__ = [
     "claimer",
     "insert_issue",
     "issue_from_row",
+    "issues_held",
     "load_issue",
     "not_blocked",
     "record_events",
-    "running_count",
     "save_issue",
 ]
 
@@ -211,27 +211,34 @@ def agent_loads(
     ]
 
 
+def issues_held(agent_id: Any, statuses: Sequence[str]) -> sa.ScalarSelect[int]:
+    """How many issues in ``statuses`` the agent holds, as a scalar subquery (``agent_id`` a
+    value or a column): ``running`` is what its ``capacity`` caps, ``LOAD_STATUSES`` what
+    the dispatcher weighs."""
+    c = t.issues.c
+    return (
+        sa.select(sa.func.count())
+        .where(c.assigned_agent_id == agent_id, c.status.in_(statuses))
+        .scalar_subquery()
+    )
+
+
+RUNNING = (IssueStatus.RUNNING.value,)
+
+
 def claimer(conn: Connection, company_id: str, agent_id: str) -> tuple[AgentLoad, int] | None:
     """The claiming agent, its row locked, and how many issues it runs: one round trip.
 
     The lock keeps the agent's dispatches from overshooting while it claims."""
-    a, c = t.agents.c, t.issues.c
-
-    def count(statuses: Sequence[str]) -> sa.ScalarSelect[int]:
-        return (
-            sa.select(sa.func.count())
-            .where(c.assigned_agent_id == a.id, c.status.in_(statuses))
-            .scalar_subquery()
-        )
-
+    a = t.agents.c
     row = conn.execute(
         sa.select(
             a.id,
             a.status,
             a.capacity,
             a.idle_since,
-            count(LOAD_STATUSES).label("load"),
-            count([IssueStatus.RUNNING.value]).label("running"),
+            issues_held(a.id, LOAD_STATUSES).label("load"),
+            issues_held(a.id, RUNNING).label("running"),
         )
         .where(a.id == agent_id, a.company_id == company_id)
         .with_for_update(of=t.agents)
@@ -277,18 +284,6 @@ def not_blocked() -> sa.ColumnElement[bool]:
         sa.select(dep.c.depends_on_id)
         .join(upstream, upstream.c.id == dep.c.depends_on_id)
         .where(dep.c.issue_id == t.issues.c.id, upstream.c.status != IssueStatus.DONE.value)
-    )
-
-
-def running_count(conn: Connection, agent_id: str) -> int:
-    """How many issues the agent runs now (what its ``capacity`` caps)."""
-    c = t.issues.c
-    return int(
-        conn.execute(
-            sa.select(sa.func.count()).where(
-                c.assigned_agent_id == agent_id, c.status == IssueStatus.RUNNING.value
-            )
-        ).scalar_one()
     )
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from domain import approvals as rules
 from domain.commands import DecideApproval, RequestApproval
 from domain.errors import NotFound
+from domain.runs import hold_lease
 from service import approvals as store
 from service.db import runs as runs_db
 from service.handlers.context import Context
@@ -35,8 +34,7 @@ def request_approval(cmd: RequestApproval, ctx: Context) -> Any:
 
 
 def decide_approval(cmd: DecideApproval, ctx: Context) -> Any:
-    """Approve or reject. The run's lease then runs for a full ``lease_seconds`` from now at
-    least, so an agent that waited past its expiry has time to see the answer."""
+    """Approve or reject; the run's lease is held (``domain.runs.hold_lease``)."""
     issue = ctx.issue_for_update(cmd.issue_id)
     approval = store.load_approval(ctx.conn, ctx.company_id, cmd.approval_id)
     if approval.issue_id != issue.id:
@@ -48,7 +46,7 @@ def decide_approval(cmd: DecideApproval, ctx: Context) -> Any:
     ctx.record([event])
     lease = runs_db.active_lease(ctx.conn, issue.id)
     if lease is not None and lease.run_id == approval.run_id:
-        at_least = ctx.now + timedelta(seconds=lease.lease_seconds)
-        if lease.expires_at < at_least:
-            runs_db.save_lease(ctx.conn, replace(lease, expires_at=at_least))
+        held = hold_lease(lease, ctx.now)
+        if held != lease:
+            runs_db.save_lease(ctx.conn, held)
     return store.approval_json(decided)

@@ -150,8 +150,8 @@ class Context:
 
     def write_outbox(self) -> None:
         """The webhook events of everything this command did, in its transaction."""
-        if not (self.decisions or self.extra_webhooks):
-            return
+        if not (self.extra_webhooks or any(d.events for d in self.decisions)):
+            return  # nothing happened that a subscriber hears of: no subscriber lookup
         if not outbox.has_subscribers(self.conn, self.company_id):
             return
         pending: list[PendingEvent] = []

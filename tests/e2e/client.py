@@ -87,6 +87,30 @@ class Company:
         body = self.ok("POST", "/tokens", {"role": "agent", "agentId": agent_id}, status=201)
         return str(body["token"])
 
+    def agent_with_token(self, name: str = "worker", **fields: Any) -> tuple[str, str]:
+        """A new agent: its id and an agent token for it."""
+        agent = self.agent(name, **fields)
+        return agent["id"], self.agent_token(agent["id"])
+
+    def claim(self, agent_id: str, token: str, **body: Any) -> dict[str, Any]:
+        """The agent's claim, which must start a run: ``{"issue", "run", "lease"}``."""
+        response = self.call("POST", f"/agents/{agent_id}/claim", body, token=token)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def run_call(
+        self,
+        claimed: dict[str, Any],
+        verb: str,
+        token: str,
+        headers: dict[str, str] | None = None,
+        **body: Any,
+    ) -> httpx.Response:
+        """``POST …/runs/{rid}/{verb}`` of a claimed run, with its lease token by default."""
+        body.setdefault("leaseToken", claimed["lease"]["token"])
+        path = f"/issues/{claimed['issue']['id']}/runs/{claimed['run']['id']}/{verb}"
+        return self.call("POST", path, body, token=token, headers=headers)
+
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status and code."""

@@ -25,48 +25,24 @@ TRANSITIONS = {
 }
 
 
-def _agent(acme: Company, name: str = "worker", **fields: Any) -> tuple[str, str]:
-    agent = acme.agent(name, **fields)
-    return agent["id"], acme.agent_token(agent["id"])
-
-
-def _claimed(acme: Company, agent_id: str, token: str, **body: Any) -> dict[str, Any]:
-    response = acme.call("POST", f"/agents/{agent_id}/claim", body, token=token)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 def _started(
     acme: Company, title: str = "Ship the release", **claim: Any
 ) -> tuple[dict[str, Any], str]:
     """A new agent, an issue assigned to it, claimed: the claim and the agent's token."""
-    aid, token = _agent(acme)
+    aid, token = acme.agent_with_token()
     acme.issue(title, assignedAgentId=aid)
-    return _claimed(acme, aid, token, **claim), token
-
-
-def _run(
-    acme: Company,
-    claimed: dict[str, Any],
-    verb: str,
-    token: str,
-    headers: dict[str, str] | None = None,
-    **body: Any,
-) -> Any:
-    body.setdefault("leaseToken", claimed["lease"]["token"])
-    path = f"/issues/{claimed['issue']['id']}/runs/{claimed['run']['id']}/{verb}"
-    return acme.call("POST", path, body, token=token, headers=headers)
+    return acme.claim(aid, token, **claim), token
 
 
 def _ask(acme: Company, claimed: dict[str, Any], token: str, **body: Any) -> dict[str, Any]:
     body.setdefault("action", "deploy to production")
-    response = _run(acme, claimed, "approvals", token, **body)
+    response = acme.run_call(claimed, "approvals", token, **body)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
 def _checkpoint(acme: Company, claimed: dict[str, Any], token: str) -> dict[str, Any]:
-    response = _run(acme, claimed, "checkpoint", token)
+    response = acme.run_call(claimed, "checkpoint", token)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -233,7 +209,7 @@ def test_a_completed_run_expires_its_pending_approvals(api: Api) -> None:
     decided = _ask(acme, claimed, token, action="decided in time")
     acme.ok("POST", f"/approvals/{decided['id']}/approve", {})
     approval = _ask(acme, claimed, token)
-    assert _run(acme, claimed, "complete", token).status_code == 200
+    assert acme.run_call(claimed, "complete", token).status_code == 200
     expired = acme.ok("GET", f"/approvals/{approval['id']}")
     assert expired["status"] == "expired" and expired["decidedAt"] is None
     assert acme.ok("GET", f"/approvals/{decided['id']}")["status"] == "approved"
@@ -261,7 +237,7 @@ def test_a_handoff_a_failure_or_a_reassign_expires_the_runs_pending_approvals(
     api: Api,
 ) -> None:
     acme = api.new_company()
-    new_agent, _ = _agent(acme, "fresh")
+    new_agent, _ = acme.agent_with_token("fresh")
     endings: list[tuple[str, dict[str, Any]]] = [
         ("handoff", {"reason": "need a human"}),
         ("fail", {"reason": "broken"}),
@@ -273,7 +249,7 @@ def test_a_handoff_a_failure_or_a_reassign_expires_the_runs_pending_approvals(
         if verb == "reassign":
             ended = acme.call("POST", f"/issues/{claimed['issue']['id']}/reassign", body)
         else:
-            ended = _run(acme, claimed, verb, token, **body)
+            ended = acme.run_call(claimed, verb, token, **body)
         assert ended.status_code == 200, ended.text
         assert acme.ok("GET", f"/approvals/{approval['id']}")["status"] == "expired"
         assert _pending(acme, claimed["issue"]["id"]) == []
@@ -283,11 +259,11 @@ def test_a_handoff_a_failure_or_a_reassign_expires_the_runs_pending_approvals(
 
 def test_a_budget_stop_expires_the_runs_pending_approvals(api: Api) -> None:
     acme = api.new_company()
-    aid, token = _agent(acme)
+    aid, token = acme.agent_with_token()
     acme.issue("pricey", assignedAgentId=aid, budget={"perTaskUsd": 1})
-    claimed = _claimed(acme, aid, token)
+    claimed = acme.claim(aid, token)
     approval = _ask(acme, claimed, token)
-    stopped = _run(acme, claimed, "costs", token, usd=2)
+    stopped = acme.run_call(claimed, "costs", token, usd=2)
     assert stopped.status_code == 200 and stopped.json()["stop"] is True
     assert acme.ok("GET", f"/approvals/{approval['id']}")["status"] == "expired"
     response = acme.call("POST", f"/approvals/{approval['id']}/reject", {})
@@ -297,12 +273,14 @@ def test_a_budget_stop_expires_the_runs_pending_approvals(api: Api) -> None:
 def test_only_the_running_agent_with_its_current_lease_may_ask_for_approval(api: Api) -> None:
     acme = api.new_company()
     claimed, token = _started(acme)
-    _, stranger = _agent(acme, "stranger")
-    assert_problem(_run(acme, claimed, "approvals", acme.token, action="x"), 403, "forbidden")
-    assert_problem(_run(acme, claimed, "approvals", stranger, action="x"), 403, "forbidden")
+    _, stranger = acme.agent_with_token("stranger")
+    assert_problem(acme.run_call(claimed, "approvals", acme.token, action="x"), 403, "forbidden")
+    assert_problem(acme.run_call(claimed, "approvals", stranger, action="x"), 403, "forbidden")
     forged = claimed["lease"]["token"].rsplit(".", 1)[0] + ".999"
     assert_problem(
-        _run(acme, claimed, "approvals", token, action="x", leaseToken=forged), 409, "stale_lease"
+        acme.run_call(claimed, "approvals", token, action="x", leaseToken=forged),
+        409,
+        "stale_lease",
     )
     assert walk(acme, "/approvals") == []
     assert _pending(acme, claimed["issue"]["id"]) == []
@@ -312,7 +290,9 @@ def test_an_ended_run_cannot_ask_for_approval(api: Api) -> None:
     acme = api.new_company()
     claimed, token = _started(acme)
     acme.ok("POST", f"/issues/{claimed['issue']['id']}/cancel", {"reason": "stop"})
-    body = assert_problem(_run(acme, claimed, "approvals", token, action="x"), 409, "stale_lease")
+    body = assert_problem(
+        acme.run_call(claimed, "approvals", token, action="x"), 409, "stale_lease"
+    )
     assert body["stop"] is True and body["stopReason"] == "cancelled"
     assert walk(acme, "/approvals") == []
 
@@ -347,8 +327,8 @@ def test_a_retried_request_with_the_same_idempotency_key_asks_once(api: Api) -> 
     acme = api.new_company()
     claimed, token = _started(acme)
     headers = {"Idempotency-Key": "ask-1"}
-    first = _run(acme, claimed, "approvals", token, action="deploy", headers=headers)
-    again = _run(acme, claimed, "approvals", token, action="deploy", headers=headers)
+    first = acme.run_call(claimed, "approvals", token, action="deploy", headers=headers)
+    again = acme.run_call(claimed, "approvals", token, action="deploy", headers=headers)
     assert first.status_code == again.status_code == 201, again.text
     assert again.json() == first.json()
     assert _ids(walk(acme, "/approvals")) == [first.json()["id"]]
@@ -409,18 +389,18 @@ def test_approvals_leave_activity_entries_that_do_not_change_the_version(api: Ap
 
 def _full_loop(acme: Company) -> tuple[dict[str, Any], str]:
     """create, assign, claim, comment, checkpoint, complete, accept: the issue and its agent."""
-    aid, token = _agent(acme)
+    aid, token = acme.agent_with_token()
     issue = acme.issue("Write the launch post")
     acme.ok("POST", f"/issues/{issue['id']}/assign", {"agentId": aid})
-    claimed = _claimed(acme, aid, token)
+    claimed = acme.claim(aid, token)
     acme.ok(
         "POST",
         f"/issues/{issue['id']}/comments",
         {"text": "tone", "author": "user:ada"},
         status=201,
     )
-    assert _run(acme, claimed, "checkpoint", token, progress={"pct": 50}).status_code == 200
-    assert _run(acme, claimed, "complete", token).status_code == 200
+    assert acme.run_call(claimed, "checkpoint", token, progress={"pct": 50}).status_code == 200
+    assert acme.run_call(claimed, "complete", token).status_code == 200
     done = acme.ok("POST", f"/issues/{issue['id']}/review", {"decision": "accept"})
     assert done["status"] == "done"
     return done, aid
@@ -532,10 +512,10 @@ def test_the_activity_is_for_admins_of_the_company_only(api: Api) -> None:
 
 def test_a_budget_stop_is_in_the_activity_as_the_budgets_doing(api: Api) -> None:
     acme = api.new_company()
-    aid, token = _agent(acme)
+    aid, token = acme.agent_with_token()
     issue = acme.issue("pricey", assignedAgentId=aid, budget={"perTaskUsd": 1})
-    claimed = _claimed(acme, aid, token)
-    assert _run(acme, claimed, "costs", token, usd=1).json()["stop"] is True
+    claimed = acme.claim(aid, token)
+    assert acme.run_call(claimed, "costs", token, usd=1).json()["stop"] is True
     entries = walk(acme, "/activity", issueId=issue["id"])
     assert [(e["type"], e["actor"]) for e in entries[:4]] == [
         ("issue.handoff", "system:budget"),

@@ -11,34 +11,17 @@ from tests.e2e.client import Api, Company, assert_invalid, assert_problem, walk
 BUDGET = "system:budget"
 
 
-def _agent(acme: Company, name: str = "worker", **fields: Any) -> tuple[str, str]:
-    agent = acme.agent(name, **fields)
-    return agent["id"], acme.agent_token(agent["id"])
-
-
-def _claimed(acme: Company, agent_id: str, token: str, **body: Any) -> dict[str, Any]:
-    response = acme.call("POST", f"/agents/{agent_id}/claim", body, token=token)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 def _started(
     acme: Company, title: str = "Write the hero copy", **fields: Any
 ) -> tuple[dict[str, Any], str]:
     """A new agent, an issue assigned to it, claimed: the claim and the agent's token."""
-    aid, token = _agent(acme)
+    aid, token = acme.agent_with_token()
     acme.issue(title, assignedAgentId=aid, **fields)
-    return _claimed(acme, aid, token), token
-
-
-def _run(acme: Company, claimed: dict[str, Any], verb: str, token: str, **body: Any) -> Any:
-    body.setdefault("leaseToken", claimed["lease"]["token"])
-    path = f"/issues/{claimed['issue']['id']}/runs/{claimed['run']['id']}/{verb}"
-    return acme.call("POST", path, body, token=token)
+    return acme.claim(aid, token), token
 
 
 def _report(acme: Company, claimed: dict[str, Any], token: str, **body: Any) -> dict[str, Any]:
-    response = _run(acme, claimed, "costs", token, **body)
+    response = acme.run_call(claimed, "costs", token, **body)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -149,7 +132,7 @@ def test_every_later_call_with_the_stopped_lease_is_a_stale_lease_that_says_stop
         ("approvals", {"action": "spend more"}),
     ]
     for verb, body in calls:
-        problem = assert_problem(_run(acme, claimed, verb, token, **body), 409, "stale_lease")
+        problem = assert_problem(acme.run_call(claimed, verb, token, **body), 409, "stale_lease")
         assert problem["stop"] is True, verb
         assert problem["stopReason"] == "budget_exceeded", verb
     issue = _issue(acme, claimed)
@@ -164,7 +147,9 @@ def test_concurrent_reports_overrun_the_budget_by_at_most_the_one_that_crossed_i
     acme = api.new_company()
     claimed, token = _started(acme, budget={"perTaskUsd": 1})
     with ThreadPoolExecutor(max_workers=10) as pool:
-        answers = list(pool.map(lambda _: _run(acme, claimed, "costs", token, usd=0.15), range(20)))
+        answers = list(
+            pool.map(lambda _: acme.run_call(claimed, "costs", token, usd=0.15), range(20))
+        )
     accepted = [a.json() for a in answers if a.status_code == 200]
     refused = [a for a in answers if a.status_code != 200]
     assert len(accepted) == 7  # 6 x 0.15 = 0.90 < 1 <= 1.05 = 7 x 0.15
@@ -222,7 +207,7 @@ def test_without_a_budget_no_amount_stops_the_run(api: Api) -> None:
     assert issue["status"] == "running"
     assert issue["budget"] == {"perTaskUsd": None, "spent": {"usd": 1200000}}
     assert _thresholds(acme, issue["id"]) == []
-    assert _run(acme, claimed, "checkpoint", token).json()["stop"] is False
+    assert acme.run_call(claimed, "checkpoint", token).json()["stop"] is False
 
 
 def test_a_zero_budget_stops_the_run_at_the_first_report(api: Api) -> None:
@@ -273,13 +258,13 @@ def test_one_report_past_several_thresholds_leaves_an_entry_for_each(api: Api) -
 
 def test_the_budget_can_change_while_assigned_but_not_once_running(api: Api) -> None:
     acme = api.new_company()
-    aid, token = _agent(acme)
+    aid, token = acme.agent_with_token()
     issue = acme.issue("paid", assignedAgentId=aid, budget={"perTaskUsd": 0.1})
     raised = acme.ok("PATCH", f"/issues/{issue['id']}", {"budget": {"perTaskUsd": 5}})
     assert raised["status"] == "assigned"
     assert raised["budget"] == {"perTaskUsd": 5, "spent": {"usd": 0}}
 
-    claimed = _claimed(acme, aid, token)
+    claimed = acme.claim(aid, token)
     assert claimed["issue"]["budget"]["perTaskUsd"] == 5
     assert _report(acme, claimed, token, usd=1)["stop"] is False  # the raised budget holds
     body = assert_problem(
@@ -331,9 +316,9 @@ def test_bad_cost_reports_are_refused_and_change_nothing(api: Api) -> None:
 def test_only_the_runs_own_agent_may_report_its_cost(api: Api) -> None:
     acme = api.new_company()
     claimed, _ = _started(acme, budget={"perTaskUsd": 1})
-    _, stranger = _agent(acme, "stranger")
-    assert_problem(_run(acme, claimed, "costs", acme.token, usd=0.5), 403, "forbidden")
-    assert_problem(_run(acme, claimed, "costs", stranger, usd=0.5), 403, "forbidden")
+    _, stranger = acme.agent_with_token("stranger")
+    assert_problem(acme.run_call(claimed, "costs", acme.token, usd=0.5), 403, "forbidden")
+    assert_problem(acme.run_call(claimed, "costs", stranger, usd=0.5), 403, "forbidden")
     assert _issue(acme, claimed)["budget"]["spent"] == {"usd": 0}
     assert _run_of(acme, claimed)["cost"]["usd"] == 0
     assert acme.ok("GET", "/costs")["total"]["reports"] == 0
@@ -346,7 +331,7 @@ def test_a_report_with_a_stale_or_wrong_lease_token_changes_nothing(api: Api) ->
     forged = claimed["lease"]["token"].rsplit(".", 1)[0] + ".999"
     for lease in [forged, "not-a-lease"]:
         problem = assert_problem(
-            _run(acme, claimed, "costs", token, usd=0.9, leaseToken=lease), 409, "stale_lease"
+            acme.run_call(claimed, "costs", token, usd=0.9, leaseToken=lease), 409, "stale_lease"
         )
         assert "stopReason" not in problem
     issue = _issue(acme, claimed)
@@ -393,7 +378,7 @@ def test_concurrent_reports_on_many_issues_add_up_exactly_in_the_roll_ups(api: A
     with ThreadPoolExecutor(max_workers=12) as pool:
         answers = list(
             pool.map(
-                lambda job: _run(acme, job[0], "costs", job[1], usd=0.000125, inputTokens=1),
+                lambda job: acme.run_call(job[0], "costs", job[1], usd=0.000125, inputTokens=1),
                 jobs,
             )
         )
@@ -411,14 +396,14 @@ def test_concurrent_reports_on_many_issues_add_up_exactly_in_the_roll_ups(api: A
 def _company_with_spending(acme: Company) -> dict[str, Any]:
     """Two agents, a team, labels, and an issue without a team; each report made here."""
     team = acme.team("core")
-    ada, ada_token = _agent(acme, "ada")
-    bob, bob_token = _agent(acme, "bob", capacity=2)
+    ada, ada_token = acme.agent_with_token("ada")
+    bob, bob_token = acme.agent_with_token("bob", capacity=2)
     first = acme.issue("teamed", assignedAgentId=ada, assignedTeamId=team["id"], labels=["x", "y"])
     second = acme.issue("loose", assignedAgentId=bob, labels=["y"])
     third = acme.issue("bare", assignedAgentId=bob, assignedTeamId=team["id"])
-    claims = {c["issue"]["id"]: c for c in [_claimed(acme, ada, ada_token)]}
+    claims = {c["issue"]["id"]: c for c in [acme.claim(ada, ada_token)]}
     for _ in range(2):
-        claim = _claimed(acme, bob, bob_token)
+        claim = acme.claim(bob, bob_token)
         claims[claim["issue"]["id"]] = claim
     _spend(acme, claims[first["id"]], ada_token, (0.25, 100, 10), (0.5, 200, 20))
     _spend(acme, claims[second["id"]], bob_token, (1.125, 1000, 1))

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import QueueDepths, RabbitQueueReader
 from tests.e2e.client import Api, Company
-from tests.procs import ADMIN_TOKEN, SWEEP_INTERVAL_S, WEBHOOK_ENV, Stack, free_port, spawn
+from tests.procs import Stack, start_embedded
 
 ISSUE_ROUTE = "/v1/companies/{cid}/issues/{iid}"
 
@@ -181,19 +181,7 @@ def test_queue_depths_skip_a_broker_that_is_down() -> None:
 def info_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """An embedded API logging at INFO (the shared stacks log at WARNING only)."""
     log_dir: Path = tmp_path_factory.mktemp("info-logs")
-    port = free_port()
-    env = {
-        "AGENTQ_PORT": str(port),
-        "AGENTQ_ADMIN_TOKEN": ADMIN_TOKEN,
-        "AGENTQ_DATA_DIR": str(log_dir / "data"),
-        "AGENTQ_LOG_LEVEL": "INFO",
-        "AGENTQ_LOG_FORMAT": "json",
-        "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
-        **WEBHOOK_ENV,
-    }
-    running = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
-    running.processes.append(spawn("web", ["-m", "api"], env, log_dir))
-    running.wait_healthy()
+    running = start_embedded(log_dir, {"AGENTQ_LOG_LEVEL": "INFO", "AGENTQ_LOG_FORMAT": "json"})
     try:
         yield running
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.client import Api, assert_problem
-from tests.procs import ADMIN_TOKEN, SWEEP_INTERVAL_S, Stack, free_port, spawn
+from tests.procs import Stack, start_embedded
 
 LIMIT, WINDOW_S = 5, 3
 
@@ -17,19 +17,8 @@ LIMIT, WINDOW_S = 5, 3
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_dir: Path = tmp_path_factory.mktemp("rate-limits")
-    port = free_port()
-    env = {
-        "AGENTQ_PORT": str(port),
-        "AGENTQ_ADMIN_TOKEN": ADMIN_TOKEN,
-        "AGENTQ_DATA_DIR": str(log_dir / "data"),
-        "AGENTQ_LOG_LEVEL": "WARNING",
-        "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
-        "AGENTQ_RATE_LIMIT": str(LIMIT),
-        "AGENTQ_RATE_LIMIT_WINDOW_S": str(WINDOW_S),
-    }
-    stack = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
-    stack.processes.append(spawn("web", ["-m", "api"], env, log_dir))
-    stack.wait_healthy()
+    limits = {"AGENTQ_RATE_LIMIT": str(LIMIT), "AGENTQ_RATE_LIMIT_WINDOW_S": str(WINDOW_S)}
+    stack = start_embedded(log_dir, limits)
     try:
         yield stack
     finally:
