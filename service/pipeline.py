@@ -324,6 +324,7 @@ class Applier:
             now=self.clock(),
             command_id=env.command_id,
             expected_version=env.expected_version,
+            clock=self.clock,
         )
         try:
             if (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +59,17 @@ class Context:
     webhook_run: dict[str, Any] | None = None
     #: Pool jobs to send after commit: ("relay"|"deliver", webhook id) or ("bulk", bulk id).
     jobs: list[tuple[str, str]] = field(default_factory=list)
+    #: Reads the time again once an issue's lock is held (None: ``now`` stays as given).
+    clock: Callable[[], datetime] | None = None
+
+    def locked(self, issue: Issue) -> Issue:
+        """Move ``now`` on to when the issue's lock was granted, and never before the issue's
+        last change. A command reads the clock before it waits for the lock: without this, a
+        claim that waited while the previous lease was released would show its lease granted
+        before the previous one was released, and an issue's history would run backward."""
+        moment = self.clock() if self.clock is not None else self.now
+        self.now = max(self.now, moment, issue.updated_at)
+        return issue
 
     def add_comment(self, comment_id: str, issue: Issue, text: str, author: str) -> dict[str, Any]:
         """Insert a comment and its ``issue.commented`` activity entry (the version stays)."""
@@ -103,7 +114,7 @@ class Context:
             raise NotFound("issue", issue_id)
         if self.expected_version is not None and issue.version != self.expected_version:
             raise PreconditionFailed(self.expected_version, issue.version)
-        return issue
+        return self.locked(issue)
 
     def require(self, table: sa.Table, ident: str, loc: Sequence[str | int], kind: str) -> Any:
         """The row ``ident`` of ``table`` in this company, or 422 at ``loc``."""

@@ -83,7 +83,7 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
             break
     if row is None:
         return Reply(204)
-    issue = repo.issue_from_row(row)
+    issue = ctx.locked(repo.issue_from_row(row))
     started = rules.claim_issue(
         issue,
         agent,
