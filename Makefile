@@ -55,6 +55,7 @@ clean:
 bench: $(STAMP)
 	@$(BIN)/python -m tests.benchmarks.bench
 
-## The large versions of the randomized race and shutdown tests (100,000 operations).
+## The large versions of the randomized race, shutdown and fault tests (100,000 operations;
+## 50 worker kills and 5 outages of each service).
 soak: $(STAMP)
-	AGENTQ_SOAK=1 $(BIN)/pytest tests/integration/test_races.py tests/integration/test_graceful_shutdown.py
+	AGENTQ_SOAK=1 $(BIN)/pytest tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from litestar import Request, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import Principal
 from api.services import services
@@ -197,13 +198,19 @@ def _idempotency(
     return Idempotency(company_id or "*", key, hashlib.sha256(canonical.encode()).hexdigest())
 
 
+#: Names the command a write became, on its answer (sync or 202): the key to
+#: ``GET …/commands/{id}`` and to the activity entries it wrote.
+COMMAND_ID_HEADER = "Command-Id"
+
+
 def _outcome_response(outcome: Outcome) -> Response[Any]:
-    return json_response(outcome.body, outcome.http_status)
+    return json_response(outcome.body, outcome.http_status, {COMMAND_ID_HEADER: outcome.command_id})
 
 
 def _accepted(company_id: str | None, command_id: str) -> Response[Any]:
-    location = f"/v1/companies/{company_id}/commands/{command_id}" if company_id else ""
-    headers = {"Location": location} if location else {}
+    headers = {COMMAND_ID_HEADER: command_id}
+    if company_id:
+        headers["Location"] = f"/v1/companies/{company_id}/commands/{command_id}"
     return json_response({"commandId": command_id, "status": "accepted"}, 202, headers)
 
 
@@ -266,7 +273,12 @@ async def submit(
                     "company_id": company_id,
                 },
             )
-        stored = await svc.read(queries.stored_outcome, env.command_id)
+        try:
+            stored = await svc.read(queries.stored_outcome, env.command_id)
+        except SQLAlchemyError:
+            # The command is queued and will be applied: "accepted" is the truth, a 503 would
+            # tell the caller it may not have been.
+            stored = None
         if stored is None:
             return _waited(started, "accepted", _accepted(company_id, env.command_id))
         outcome = stored

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -68,10 +69,24 @@ HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: Attempts at one command when it loses a race (version moved, duplicate idempotency key).
 RACE_ATTEMPTS = 5
-#: Attempts when the database is unreachable, with backoff; then the message is dead-lettered.
+#: Attempts after a statement-level database error (a deadlock, a serialization failure), with
+#: backoff; then the message is dead-lettered.
 TRANSIENT_ATTEMPTS = 6
-#: First backoff after a transient database error, in seconds (doubles each time).
+#: First backoff after a database error, in seconds (doubles each time).
 TRANSIENT_BACKOFF_S = 0.2
+#: Longest backoff while the database is unreachable, in seconds. Such a command is retried
+#: in place until the database answers again, however long that takes: dead-lettering it
+#: would lose a command the API accepted, and the shard's later commands must wait for it.
+UNREACHABLE_BACKOFF_MAX_S = 2.0
+
+
+def database_unreachable(error: OperationalError) -> bool:
+    """PostgreSQL could not be reached or cut the connection (no SQLSTATE, class 08, or the
+    server shutting down or starting: 57P0x), as opposed to a statement that failed."""
+    if not isinstance(error.orig, psycopg.OperationalError):
+        return False  # SQLite's errors are statement-level
+    state = error.orig.sqlstate
+    return error.connection_invalidated or state is None or state[:2] == "08" or state[:3] == "57P"
 
 
 def utc_now() -> datetime:
@@ -147,17 +162,21 @@ class Applier:
         Each command is counted (``service.metrics``) and logged on one line.
         """
         started = time.perf_counter()
-        races = transients = 0
+        races = transients = unreachable = 0
         while True:
             try:
                 # The first try assumes a new command: a redelivered one fails on the unique
                 # ``applied_commands`` insert, and the retry then finds its stored outcome.
+                # After a cut connection the commit may have landed: the retry looks first.
                 outcome, follow_ups, replayed = self._apply_once(
-                    env, check_applied=races + transients > 0
+                    env, check_applied=races + transients + unreachable > 0
                 )
                 break
             except (ConcurrentUpdate, IntegrityError, OperationalError) as error:
-                if isinstance(error, OperationalError):
+                if isinstance(error, OperationalError) and database_unreachable(error):
+                    unreachable += 1
+                    exhausted = False
+                elif isinstance(error, OperationalError):
                     transients += 1
                     exhausted = transients >= TRANSIENT_ATTEMPTS
                 else:
@@ -167,12 +186,18 @@ class Applier:
                     self._failed(env, started, error)
                     raise
                 if isinstance(error, OperationalError):
-                    log.warning(
-                        "command met a database error; retrying: %s",
-                        error.orig,
-                        extra={"action": "retry", **_log_ids(env)},
+                    attempt = max(unreachable, transients)
+                    if attempt == 1 or attempt % 10 == 0:
+                        log.warning(
+                            "command met a database error (attempt %d); retrying: %s",
+                            attempt,
+                            error.orig,
+                            extra={"action": "retry", **_log_ids(env)},
+                        )
+                    backoff_s = TRANSIENT_BACKOFF_S * 2 ** min(attempt - 1, 8)
+                    time.sleep(
+                        min(backoff_s, UNREACHABLE_BACKOFF_MAX_S) if unreachable else backoff_s
                     )
-                    time.sleep(TRANSIENT_BACKOFF_S * 2 ** (transients - 1))
                 else:
                     log.info(
                         "command lost a race; retrying",

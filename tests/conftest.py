@@ -101,3 +101,9 @@ def vhost_of_its_own(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
 def own_vhost_urls(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
     with vhost_of_its_own(service_urls) as urls:
         yield urls
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fault suite stops and restarts the machine's PostgreSQL, RabbitMQ and Redis: it runs
+    last, so that no other test meets a service on its way back."""
+    items.sort(key=lambda item: "faults" in item.path.parts)

@@ -173,7 +173,15 @@ def start_embedded(log_dir: Path, overrides: dict[str, str] | None = None) -> St
     return stack
 
 
-def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Stack:
+def start_distributed(
+    service_env: dict[str, str],
+    log_dir: Path,
+    *,
+    workers: int = 1,
+    overrides: dict[str, str] | None = None,
+) -> Stack:
+    """Every process of the Procfile (``workers`` commands workers); ``overrides`` replace any
+    of their settings."""
     port = free_port()
     env = {
         **service_env,
@@ -183,6 +191,7 @@ def start_distributed(service_env: dict[str, str], log_dir: Path, *, workers: in
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
         **WEBHOOK_ENV,
         **RATE_LIMIT_ENV,
+        **(overrides or {}),
     }
     stack = Stack("distributed", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
     release = subprocess.run(

@@ -30,6 +30,16 @@ from workers.webhooks import runtime as webhook_runtime
 
 log = logging.getLogger("agentq.workers")
 
+#: How long a stopping shard consumer waits for its in-flight command, in ms. A command that
+#: cannot finish (the database is down: it is retried in place) is then given back: the
+#: connection closes unacked and RabbitMQ returns the message to the head of its queue.
+SHARD_STOP_TIMEOUT_MS = 15_000
+
+
+class _ShardWorker(Worker):
+    def stop(self, timeout: int = SHARD_STOP_TIMEOUT_MS) -> None:
+        super().stop(timeout)
+
 
 def run_commands_pool() -> None:
     """Apply commands from the shard queues this process owns, one message per shard at a
@@ -49,7 +59,7 @@ def run_commands_pool() -> None:
     )
 
     def shard_worker(shard: int) -> Worker:
-        worker = Worker(broker, queues={queue_name(shard)}, worker_threads=1)
+        worker = _ShardWorker(broker, queues={queue_name(shard)}, worker_threads=1)
         # One unacked message per shard: the next command of a shard is not even fetched
         # before the previous one is committed and acked.
         worker.queue_prefetch = 1

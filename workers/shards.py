@@ -109,6 +109,10 @@ class ShardBalancer:
             self.redis.eval(_RELEASE, 1, self._shard + str(shard), self.me)
             log.info("handed shard %d back", shard, extra={"action": "shard_released"})
 
+    def _let_go(self, shard: int) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self._drop(shard, release=True)
+
     def run(self, stop: threading.Event) -> None:
         """Balance every ``HEARTBEAT_S`` until ``stop``; then let every shard go."""
         try:
@@ -119,9 +123,15 @@ class ShardBalancer:
                     log.warning("Redis unavailable; keeping the shards held", exc_info=True)
                 stop.wait(HEARTBEAT_S)
         finally:
-            for shard in list(self.owned):
-                with contextlib.suppress(redis.RedisError):
-                    self._drop(shard, release=True)
+            # All at once: each waits for its in-flight command (up to the consumer's stop
+            # timeout), and shutdown should take the longest of those waits, not their sum.
+            stopping = [
+                threading.Thread(target=self._let_go, args=(shard,)) for shard in list(self.owned)
+            ]
+            for thread in stopping:
+                thread.start()
+            for thread in stopping:
+                thread.join()
             with contextlib.suppress(redis.RedisError):
                 self.redis.delete(self._process + self.me)
 

@@ -20,9 +20,9 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from domain.statuses import TRANSITIONS
 from service.db import tables as t
 from tests.e2e.client import Api, Company
+from tests.history import check_history
 from tests.procs import Stack
 
 OPERATIONS = 100_000 if os.environ.get("AGENTQ_SOAK") else 10_000
@@ -133,39 +133,6 @@ def _drive(world: World, seed: int, per_thread: int) -> None:
             client.close()
 
 
-#: Activity entries that note something without a transition (the version stays).
-NOTES = {
-    "issue.commented",
-    "budget.threshold",
-    "approval.requested",
-    "approval.approved",
-    "approval.rejected",
-}
-
-
-def _check_history(engine: Engine, company_id: str) -> int:
-    """Every issue's activity is a path through the table with contiguous versions; the
-    number of transitions checked."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(t.activity)
-            .where(t.activity.c.company_id == company_id, t.activity.c.type.not_in(NOTES))
-            .order_by(t.activity.c.issue_id, t.activity.c.version)
-        ).all()
-    last: dict[str, Any] = {}
-    for row in rows:
-        previous = last.get(row.issue_id)
-        if previous is not None:
-            assert row.version == previous.version + 1, (previous, row)
-            assert row.from_status == previous.to_status, (previous, row)
-        else:
-            assert row.type == "issue.created" and row.version == 1, row
-        if row.type not in ("issue.created", "issue.updated"):
-            assert (row.from_status, row.to_status) in TRANSITIONS, row
-        last[row.issue_id] = row
-    return len(rows)
-
-
 def test_randomized_concurrent_operations_never_double_lease_or_accept_a_stale_write(
     distributed: Stack, engine: Engine
 ) -> None:
@@ -222,4 +189,4 @@ def test_randomized_concurrent_operations_never_double_lease_or_accept_a_stale_w
     assert stale_accepted == [], f"{len(stale_accepted)} stale writes accepted"
     refused = sum(1 for _, _, status in world.calls if status == 409)
     assert refused > 0  # stale tokens were really tried
-    assert _check_history(engine, acme.id) > OPEN_ISSUES
+    assert check_history(engine, acme.id) > OPEN_ISSUES
