@@ -198,6 +198,10 @@ def _idempotency(
     return Idempotency(company_id or "*", key, hashlib.sha256(canonical.encode()).hexdigest())
 
 
+#: Longest wait for the broker to confirm a command, in seconds; then 503 (a client retries
+#: with its Idempotency-Key, as after any 503, since the command may have been queued).
+PUBLISH_TIMEOUT_S = 5.0
+
 #: Names the command a write became, on its answer (sync or 202): the key to
 #: ``GET …/commands/{id}`` and to the activity entries it wrote.
 COMMAND_ID_HEADER = "Command-Id"
@@ -250,8 +254,11 @@ async def submit(
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
-        await loop.run_in_executor(svc.publish_pool, svc.publish, env, future is None)
-    except Exception as exc:
+        await asyncio.wait_for(
+            loop.run_in_executor(svc.publish_pool, svc.publish, env, future is None),
+            PUBLISH_TIMEOUT_S,
+        )
+    except Exception as exc:  # the broker is down, or did not confirm in time
         svc.results.forget(env.command_id)
         raise Unavailable("the command queue is unavailable; retry shortly") from exc
     metrics.COMMANDS_ACCEPTED.labels(kind).inc()

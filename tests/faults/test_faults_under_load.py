@@ -33,6 +33,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from api.io import PUBLISH_TIMEOUT_S
 from service.db import tables as t
 from tests.conftest import vhost_of_its_own
 from tests.e2e.client import Api, Company
@@ -47,8 +48,9 @@ THREADS = 8
 AGENTS = 6
 #: How long the API waits for a command's outcome before it answers 202, in ms.
 COMMAND_WAIT_MS = 4000
-#: No answer may take longer than the command wait plus this, in seconds.
-HANG_MARGIN_S = 4.0
+#: No answer may take longer than the command wait plus this, in seconds: the broker's
+#: confirm may take up to its timeout before the wait starts.
+HANG_MARGIN_S = PUBLISH_TIMEOUT_S + 2.0
 #: How long each service stays down, in seconds (long enough for requests to meet it).
 DOWN_S = 3.0
 #: Leases short enough to expire, and be swept, before the test ends.
