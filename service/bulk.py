@@ -127,24 +127,32 @@ class BulkRunner:
     def _record(self, conn: Connection, bulk_id: str, done: list[tuple[Any, str, Any]]) -> None:
         if not done:
             return
-        ok = 0
+        ok = failed = 0
         for item, status, body in done:
             outcome = (
                 {"ok": True, "status": body["status"]}
                 if status == "applied"
                 else {"ok": False, "error": body}
             )
-            ok += outcome["ok"]
-            conn.execute(
+            # Only an item not recorded yet counts: a runner given the bulk back after a
+            # stop may overlap for a moment with the one still finishing its chunk.
+            recorded = conn.execute(
                 t.bulk_items.update()
-                .where(t.bulk_items.c.bulk_id == bulk_id, t.bulk_items.c.position == item.position)
+                .where(
+                    t.bulk_items.c.bulk_id == bulk_id,
+                    t.bulk_items.c.position == item.position,
+                    t.bulk_items.c.outcome.is_(None),
+                )
                 .values(outcome=outcome)
+            ).rowcount
+            ok += recorded if outcome["ok"] else 0
+            failed += 0 if outcome["ok"] else recorded
+        if ok or failed:
+            conn.execute(
+                t.bulk_jobs.update()
+                .where(t.bulk_jobs.c.id == bulk_id)
+                .values(
+                    succeeded=t.bulk_jobs.c.succeeded + ok,
+                    failed=t.bulk_jobs.c.failed + failed,
+                )
             )
-        conn.execute(
-            t.bulk_jobs.update()
-            .where(t.bulk_jobs.c.id == bulk_id)
-            .values(
-                succeeded=t.bulk_jobs.c.succeeded + ok,
-                failed=t.bulk_jobs.c.failed + (len(done) - ok),
-            )
-        )

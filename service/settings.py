@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     webhook_disable_after_s: float = Field(default=5 * 24 * 3600, gt=0)
     #: Threads of the webhooks pool (deliveries run in parallel, a few per endpoint at most).
     webhook_threads: int = Field(default=16, ge=1, le=256)
+    #: How long a stopping worker waits for its in-flight messages before giving them back
+    #: unacked (RabbitMQ redelivers them), in seconds. Keep it under the orchestrator's grace.
+    stop_timeout_s: float = Field(default=15.0, gt=0, le=600)
 
     @model_validator(mode="after")
     def _distributed_needs_redis(self) -> Settings:

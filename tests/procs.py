@@ -148,6 +148,11 @@ class Stack:
         self.processes.append(proc)
         return proc
 
+    def start_bulk(self, name: str = "worker-bulk") -> Process:
+        proc = spawn(name, ["-m", "workers", "bulk"], self.env, self.log_dir)
+        self.processes.append(proc)
+        return proc
+
     def start_scheduler(self, name: str = "scheduler") -> Process:
         proc = spawn(name, ["-m", "workers", "scheduler"], self.env, self.log_dir, metrics=True)
         self.processes.append(proc)
@@ -208,7 +213,7 @@ def start_distributed(
     for i in range(workers):
         stack.start_worker(f"worker-commands-{i}")
     stack.start_webhooks()
-    stack.processes.append(spawn("worker-bulk", ["-m", "workers", "bulk"], env, log_dir))
+    stack.start_bulk()
     stack.start_scheduler()
     stack.wait_healthy()
     return stack

@@ -6,9 +6,11 @@ import argparse
 import logging
 import signal
 import threading
+from typing import Any
 
 import redis
 from dramatiq import Worker
+from dramatiq.broker import Broker
 
 from service.bulk import BulkRunner
 from service.db.engine import make_engine
@@ -30,15 +32,19 @@ from workers.webhooks import runtime as webhook_runtime
 
 log = logging.getLogger("agentq.workers")
 
-#: How long a stopping shard consumer waits for its in-flight command, in ms. A command that
-#: cannot finish (the database is down: it is retried in place) is then given back: the
-#: connection closes unacked and RabbitMQ returns the message to the head of its queue.
-SHARD_STOP_TIMEOUT_MS = 15_000
 
+class _Worker(Worker):
+    """A Dramatiq worker whose stop waits at most ``stop_timeout_ms`` for its in-flight
+    messages. One still running then (a command waiting for an unreachable database, a long
+    bulk) is given back: the connection closes unacked and RabbitMQ returns the message to
+    the head of its queue, for this pool's next process."""
 
-class _ShardWorker(Worker):
-    def stop(self, timeout: int = SHARD_STOP_TIMEOUT_MS) -> None:
-        super().stop(timeout)
+    def __init__(self, broker: Broker, *, stop_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(broker, **kwargs)
+        self.stop_timeout_ms = int(stop_timeout_s * 1000)
+
+    def stop(self, timeout: int | None = None) -> None:
+        super().stop(self.stop_timeout_ms if timeout is None else timeout)
 
 
 def run_commands_pool() -> None:
@@ -59,7 +65,12 @@ def run_commands_pool() -> None:
     )
 
     def shard_worker(shard: int) -> Worker:
-        worker = _ShardWorker(broker, queues={queue_name(shard)}, worker_threads=1)
+        worker = _Worker(
+            broker,
+            queues={queue_name(shard)},
+            worker_threads=1,
+            stop_timeout_s=settings.stop_timeout_s,
+        )
         # One unacked message per shard: the next command of a shard is not even fetched
         # before the previous one is committed and acked.
         worker.queue_prefetch = 1
@@ -116,7 +127,12 @@ def run_webhooks_pool() -> None:
     declare_command_actors(broker, settings.command_shards)
     jobs = declare_job_actors(broker)
     webhook_runtime.deliverer = Deliverer(engine, settings, jobs.hooks.send_delivery)
-    worker = Worker(broker, queues={WEBHOOKS_QUEUE}, worker_threads=settings.webhook_threads)
+    worker = _Worker(
+        broker,
+        queues={WEBHOOKS_QUEUE},
+        worker_threads=settings.webhook_threads,
+        stop_timeout_s=settings.stop_timeout_s,
+    )
     _run_until_signalled(worker, "webhooks")
     webhook_runtime.deliverer.close()
     engine.dispose()
@@ -132,7 +148,9 @@ def run_bulk_pool() -> None:
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
     declare_job_actors(broker)
     bulk_runtime.runner = BulkRunner(engine, bus.publish)
-    worker = Worker(broker, queues={BULK_QUEUE}, worker_threads=2)
+    worker = _Worker(
+        broker, queues={BULK_QUEUE}, worker_threads=2, stop_timeout_s=settings.stop_timeout_s
+    )
     _run_until_signalled(worker, "bulk")
     engine.dispose()
 

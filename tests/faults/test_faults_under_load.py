@@ -248,8 +248,8 @@ def _inject_faults(world: World, stack: Stack) -> dict[str, Any]:
     for _ in range(OUTAGE_ROUNDS):
         for service in ("rabbitmq", "postgresql", "redis"):
             time.sleep(2.0)
+            world.phase = f"{service} down"  # from the moment it starts stopping
             with outage(service):
-                world.phase = f"{service} down"
                 time.sleep(DOWN_S)
             world.phase = f"{service} back"
             figures["outages"].append(service)

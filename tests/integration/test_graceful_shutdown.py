@@ -1,5 +1,6 @@
-"""SIGTERM to a commands worker under load: it finishes or returns its in-flight messages, and
-a worker started afterwards applies the rest, each exactly once."""
+"""SIGTERM to a commands worker under load, and to a bulk worker mid-bulk: each finishes or
+gives back its in-flight messages, and a worker started afterwards applies the rest, each
+exactly once."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from service.db import tables as t
+from tests.benchmarks.seed import seed_issues
 from tests.conftest import vhost_of_its_own
 from tests.e2e.client import Api
 from tests.procs import ServiceUrls, Stack, start_distributed
+
+BULK_SIZE = 3000
 
 ISSUES, PATCHES = 20, 50
 
@@ -92,3 +96,63 @@ def test_a_worker_stopped_mid_load_loses_nothing_and_applies_nothing_twice(
         # Each PATCH changes the title once: applied once each, the versions say so.
         assert versions == {issue_id: 1 + PATCHES for issue_id in issues}
         assert updates == ISSUES * PATCHES
+
+
+@pytest.fixture
+def quick_to_stop(service_urls: ServiceUrls, tmp_path: Path) -> Iterator[Stack]:
+    """Workers that give back what they have not finished one second after SIGTERM."""
+    with vhost_of_its_own(service_urls) as urls:
+        stack = start_distributed(urls.env(), tmp_path, overrides={"AGENTQ_STOP_TIMEOUT_S": "1"})
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
+def test_a_bulk_worker_stopped_mid_bulk_gives_it_back_and_the_next_one_finishes_it_once(
+    quick_to_stop: Stack, engine: Engine
+) -> None:
+    with Api(quick_to_stop.base_url, quick_to_stop.admin_token) as api:
+        acme = api.new_company()
+        agent = acme.agent()
+        ids = seed_issues(engine, acme.id, BULK_SIZE, tag=acme.id[-12:])
+        accepted = acme.call(
+            "POST",
+            "/issues/bulk",
+            {"ids": ids, "op": "assign", "args": {"agentId": agent["id"]}},
+            headers={"Prefer": "respond-async"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        location = accepted.headers["location"].split(acme.prefix, 1)[1]
+        bulk_id = location.rsplit("/", 1)[1]
+        with engine.connect() as conn:  # wait until it is under way
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                recorded = conn.execute(
+                    sa.select(sa.func.count()).where(
+                        t.bulk_items.c.bulk_id == bulk_id, t.bulk_items.c.outcome.is_not(None)
+                    )
+                ).scalar_one()
+                conn.rollback()
+                if recorded:
+                    break
+                time.sleep(0.05)
+        worker = next(p for p in quick_to_stop.processes if p.name == "worker-bulk")
+        worker.popen.send_signal(signal.SIGTERM)
+        assert worker.popen.wait(30) == 0, worker.tail()
+        job = acme.ok("GET", location)
+        assert job["status"] != "done" and job["succeeded"] < BULK_SIZE  # stopped mid-bulk
+        quick_to_stop.start_bulk("worker-bulk-2")
+        deadline = time.monotonic() + 180
+        while job["status"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            job = acme.ok("GET", location)
+    assert job["status"] == "done", job
+    assert (job["total"], job["succeeded"], job["failed"]) == (BULK_SIZE, BULK_SIZE, 0)
+    with engine.connect() as conn:
+        assigned = conn.execute(
+            sa.select(sa.func.count()).where(
+                t.activity.c.issue_id.in_(ids), t.activity.c.type == "issue.assigned"
+            )
+        ).scalar_one()
+    assert assigned == BULK_SIZE  # each issue assigned once, by the first runner or the next
