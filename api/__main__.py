@@ -12,7 +12,10 @@ def main() -> None:
     settings = get_settings()
     mode = "distributed" if settings.distributed else f"embedded (SQLite in {settings.data_dir}/)"
     print(f"agentq: {mode} API on http://{settings.host}:{settings.port}", flush=True)
-    print(f"agentq: operator token: {admin_token(settings)}", flush=True)
+    admin_token(settings)  # generated now if it is the first run
+    # Where the operator token is, never the token: this output ends up in logs.
+    where = "AGENTQ_ADMIN_TOKEN" if settings.admin_token else settings.data_dir / "admin_token"
+    print(f"agentq: operator token in {where}", flush=True)
     uvicorn.run(
         "api.app:create_app",
         factory=True,

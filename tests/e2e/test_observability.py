@@ -237,3 +237,22 @@ def test_each_request_and_command_is_one_json_log_line(info_stack: Stack) -> Non
 
     unknown = _wait_for_line(web_log, {"action": "http_request", "path": "/nowhere"})
     assert unknown["status"] == 404 and unknown["route"] is None
+
+
+def test_no_token_ever_appears_in_the_logs(info_stack: Stack) -> None:
+    web_log = info_stack.processes[0].log
+    wrong = "aq_wrong_token_never_issued_0123456789"
+    with Api(info_stack.base_url, info_stack.admin_token) as api:
+        acme = api.new_company()
+        agent = acme.agent("logged")
+        agent_token = acme.agent_token(agent["id"])
+        made = acme.ok("POST", "/tokens", {"role": "admin"}, status=201)
+        acme.issue(assignedAgentId=agent["id"])
+        acme.ok("POST", f"/agents/{agent['id']}/claim", {"leaseSeconds": 60}, token=agent_token)
+        assert acme.call("GET", "/issues", token=wrong).status_code == 401
+        assert acme.call("GET", "/issues", token=made["token"]).status_code == 200
+    _wait_for_line(web_log, {"action": "http_request", "status": 401})
+    _wait_for_line(web_log, {"action": "http_request", "company_id": acme.id, "method": "GET"})
+    text = web_log.read_text(errors="replace")
+    for secret in (info_stack.admin_token, acme.token, agent_token, made["token"], wrong):
+        assert secret not in text
