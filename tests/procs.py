@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+#: How long a process has to exit after SIGTERM before it is killed, in seconds (a worker
+#: waits up to AGENTQ_STOP_TIMEOUT_S, 15 s by default, for its in-flight messages).
+STOP_WAIT_S = 20
 ADMIN_TOKEN = "aq_op_test_operator_token"
 #: The stacks under test sweep every second, so expiry tests stay short.
 SWEEP_INTERVAL_S = 1.0
@@ -69,7 +72,7 @@ class Process:
     #: Where a worker or scheduler serves ``/metrics`` (None: the API process).
     metrics_port: int | None = None
 
-    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 15) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = STOP_WAIT_S) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
             try:
@@ -135,8 +138,16 @@ class Stack:
         raise RuntimeError(f"{self.kind} stack not ready in {timeout_s}s\n{logs}")
 
     def stop(self) -> None:
+        """SIGTERM to every process at once, then wait for each (as an orchestrator would)."""
+        for p in self.processes:
+            if p.popen.poll() is None:
+                p.popen.send_signal(signal.SIGTERM)
         for p in reversed(self.processes):
-            p.stop()
+            try:
+                p.popen.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                p.popen.kill()
+                p.popen.wait(5)
 
     def start_worker(self, name: str = "worker-commands") -> Process:
         proc = spawn(name, ["-m", "workers", "commands"], self.env, self.log_dir, metrics=True)
