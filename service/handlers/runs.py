@@ -3,6 +3,7 @@ review, lease expiry and dispatch."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,32 @@ def _claim_order(query: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
+#: How long a claim waits for claimable issues that other commands hold locked (a dispatch, a
+#: follow-up reacting to a dependency: milliseconds), in seconds, before it answers 204.
+LOCKED_WAIT_S = 0.5
+#: Between two looks at them, in seconds.
+LOCKED_POLL_S = 0.005
+
+
+def _first_claimable(ctx: Context, agent_id: str) -> Any:
+    """Lock and return the agent's next issue: its own first, then its teams'.
+
+    Rows other claims hold are skipped (SKIP LOCKED), so claims never queue behind each
+    other. But if everything claimable is locked, it is locked by commands that finish in
+    milliseconds: answering 204 then would tell the agent there is no work when there is."""
+    deadline = time.monotonic() + LOCKED_WAIT_S
+    while True:
+        for where in repo.claimable(ctx.company_id, agent_id):  # its own first, then its teams'
+            row = ctx.conn.execute(_claim_order(sa.select(t.issues).where(where))).first()
+            if row is not None:
+                return row
+        anything = sa.or_(*repo.claimable(ctx.company_id, agent_id))
+        locked = ctx.conn.execute(sa.select(sa.exists().where(anything))).scalar()
+        if not locked or time.monotonic() > deadline:
+            return None
+        time.sleep(LOCKED_POLL_S)
+
+
 def _agent_load(ctx: Context, agent_id: str) -> AgentLoad:
     loads = repo.agent_loads(ctx.conn, [agent_id])
     if not loads:
@@ -76,11 +103,7 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
         raise NotFound("agent", cmd.agent_id)
     agent, running = found
     rules.check_can_claim(agent, running)
-    row = None
-    for where in repo.claimable(ctx.company_id, agent.id):  # its own first, then its teams'
-        row = ctx.conn.execute(_claim_order(sa.select(t.issues).where(where))).first()
-        if row is not None:
-            break
+    row = _first_claimable(ctx, agent.id)
     if row is None:
         return Reply(204)
     issue = ctx.locked(repo.issue_from_row(row))
