@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from api.auth import TokenCache
 from api.errors import EXCEPTION_HANDLERS
 from api.io import LOG_FIELDS
+from api.openapi import add_schemas
 from api.ratelimit import RateLimitHeaders
 from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
 from api.services import Services
@@ -264,5 +265,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # Built now, so a mistake in it fails at start; served as built (with our schemas).
+    add_schemas(app.openapi_schema)
     app.asgi_handler = RateLimitHeaders(RequestLog(app.asgi_handler))
     return app

@@ -233,7 +233,10 @@ async def submit(
 ) -> Response[Any]:
     """Enqueue ``command`` and answer with its outcome, or 202 when asked to or out of time."""
     svc = services(request)
-    idem = _idempotency(request, company_id, data) if idempotent else None
+    # A key belongs to the company that acts. Creating a company: to none, since the new
+    # company's id differs at every request and a key scoped to it would never match.
+    scope = None if creates_company else company_id
+    idem = _idempotency(request, scope, data) if idempotent else None
     env = Envelope(
         command_id=command_id or new_id("cmd"),
         company_id=company_id,

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
 __all__ = [
     "AgentCreate",
@@ -59,6 +60,11 @@ Label = Annotated[str, Field(min_length=1, max_length=100)]
 Reason = Annotated[str, Field(max_length=2000)]
 
 
+#: A PATCH field that may be left out but not set to null (refused with its own message):
+#: the document shows it as not nullable.
+NotNull = SkipJsonSchema[None]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(
         extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
@@ -69,6 +75,14 @@ def _six_places(value: Decimal | None) -> Decimal | None:
     if value is not None and value.as_tuple().exponent < -6:  # type: ignore[operator]
         raise ValueError("money has at most 6 decimal places")
     return value
+
+
+def _money_schema(schema: dict[str, Any]) -> None:
+    """The document says what a decimal string must look like (pydantic leaves it open)."""
+    for branch in schema.get("anyOf", []):
+        if branch.get("type") == "string":
+            branch["pattern"] = r"^[0-9]+(\.[0-9]{1,6})?$"
+    schema["description"] = "US dollars, at most 6 decimal places (a number or a string)."
 
 
 class EmptyBody(Body):
@@ -101,14 +115,18 @@ class AgentCreate(Body):
 
 
 class AgentPatch(Body):
-    name: Name | None = None
+    name: Name | NotNull = None
+    #: ``null`` clears the agent's teams.
     team_ids: Annotated[list[Ident], Field(max_length=100)] | None = None
-    capacity: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
-    status: Literal["active", "paused"] | None = None
+    capacity: Annotated[int, Field(ge=1, le=1000, strict=True)] | NotNull = None
+    status: Literal["active", "paused"] | NotNull = None
 
 
 class Budget(Body):
-    per_task_usd: Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"))] | None = None
+    per_task_usd: (
+        Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), json_schema_extra=_money_schema)]
+        | None
+    ) = None
 
     _places = field_validator("per_task_usd")(_six_places)
 
@@ -134,11 +152,11 @@ class IssueCreate(Body):
 
 
 class IssuePatch(Body):
-    title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=500)] | NotNull = None
     description: Annotated[str, Field(max_length=100_000)] | None = None
-    labels: Annotated[list[Label], Field(max_length=50)] | None = None
+    labels: Annotated[list[Label], Field(max_length=50)] | NotNull = None
     due_at: UtcTime | None = None
-    budget: Budget | None = None
+    budget: Budget | NotNull = None
 
     @model_validator(mode="after")
     def _not_null(self) -> IssuePatch:
@@ -217,7 +235,7 @@ TokenCount = Annotated[int, Field(ge=0, le=10**12, strict=True)]
 
 class CostBody(Body):
     lease_token: LeaseToken
-    usd: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"))]
+    usd: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), json_schema_extra=_money_schema)]
     input_tokens: TokenCount = 0
     output_tokens: TokenCount = 0
     model: Annotated[str, Field(min_length=1, max_length=100)] | None = None
@@ -240,7 +258,19 @@ class ReviewBody(Body):
     comment: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
 
 
-EventFilter = Annotated[str, Field(min_length=1, max_length=40)]
+def _event_choices(schema: dict[str, Any]) -> None:
+    """The document lists the event types a filter may name (the validator checks them)."""
+    from service.webhooks.outbox import EVENT_TYPES
+
+    schema["enum"] = ["issue.*", *sorted(EVENT_TYPES)]
+
+
+EventFilter = Annotated[str, Field(min_length=1, max_length=40, json_schema_extra=_event_choices)]
+EventFilters = Annotated[list[EventFilter], Field(max_length=20, json_schema_extra={"minItems": 1})]
+#: http or https (the document says so; ``api.routes.webhooks`` checks it is a public address).
+WebhookUrl = Annotated[
+    str, Field(min_length=1, max_length=2000, json_schema_extra={"pattern": "^https?://"})
+]
 
 
 def _known_events(value: list[str] | None) -> list[str] | None:
@@ -256,17 +286,17 @@ def _known_events(value: list[str] | None) -> list[str] | None:
 
 
 class WebhookCreate(Body):
-    url: Annotated[str, Field(min_length=1, max_length=2000)]
-    events: Annotated[list[EventFilter], Field(max_length=20)]
+    url: WebhookUrl
+    events: EventFilters
     description: Annotated[str, Field(max_length=500)] | None = None
 
     _events = field_validator("events")(_known_events)
 
 
 class WebhookPatch(Body):
-    url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
-    events: Annotated[list[EventFilter], Field(max_length=20)] | None = None
-    disabled: Annotated[bool, Field(strict=True)] | None = None
+    url: WebhookUrl | NotNull = None
+    events: EventFilters | NotNull = None
+    disabled: Annotated[bool, Field(strict=True)] | NotNull = None
     description: Annotated[str, Field(max_length=500)] | None = None
 
     _events = field_validator("events")(_known_events)

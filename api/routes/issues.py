@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, patch, post
+from litestar.openapi.spec import Operation, Schema
+from pydantic import BaseModel
 
 from api.auth import Principal, admin_of, member_of, refuse
 from api.io import json_response, page_of, parse_body, parse_limit, parse_time, query_params, submit
+from api.openapi import IDEMPOTENT, LIST, ON_ISSUE, PAGE, READ, WRITE, documented, moment, text
+from api.resources import Comment, CommentPage, Issue, IssuePage, Run, RunPage
 from api.schemas import (
     AssignBody,
     CancelBody,
@@ -27,8 +31,25 @@ __all__ = ["ROUTES"]
 
 Req = Request[Any, Any, Any]
 
-LIST_FILTERS = {"cursor", "limit", "status", "agent", "team", "parent", "label", "since", "until"}
 STATUSES = {s.value for s in IssueStatus}
+LIST_QUERY: dict[str, Schema] = {
+    **PAGE,
+    "status": text(f"Comma-separated statuses: {', '.join(s.value for s in IssueStatus)}."),
+    "agent": text("Assigned to this agent."),
+    "team": text("Assigned to this team."),
+    "parent": text("`null`: top-level issues only; an issue id: its children."),
+    "label": text("Has this label (exact)."),
+    "since": moment("Created at or after this time."),
+    "until": moment("Created before this time."),
+}
+LIST_FILTERS = set(LIST_QUERY)
+
+
+def verb(body: type[BaseModel]) -> type[Operation]:
+    """A verb on an issue: it answers the issue as the verb left it."""
+    return documented(
+        body=body, answers={200: Issue}, errors=WRITE, headers=ON_ISSUE, accepted=True
+    )
 
 
 def _filters(params: dict[str, str]) -> queries.IssueFilters:
@@ -53,7 +74,10 @@ def _filters(params: dict[str, str]) -> queries.IssueFilters:
     )
 
 
-@get("/v1/companies/{cid:str}/issues")
+@get(
+    "/v1/companies/{cid:str}/issues",
+    operation_class=documented(answers={200: IssuePage}, errors=LIST, query=LIST_QUERY),
+)
 async def list_issues(request: Req, cid: str) -> Response[Any]:
     await member_of(request, cid)
     params = query_params(request, LIST_FILTERS)
@@ -64,7 +88,12 @@ async def list_issues(request: Req, cid: str) -> Response[Any]:
     return json_response(page)
 
 
-@post("/v1/companies/{cid:str}/issues")
+@post(
+    "/v1/companies/{cid:str}/issues",
+    operation_class=documented(
+        body=IssueCreate, answers={201: Issue}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def create_issue(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, IssueCreate)
@@ -84,14 +113,22 @@ async def create_issue(request: Req, cid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data, status=201)
 
 
-@get("/v1/companies/{cid:str}/issues/{iid:str}")
+@get(
+    "/v1/companies/{cid:str}/issues/{iid:str}",
+    operation_class=documented(answers={200: Issue}, errors=READ),
+)
 async def get_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     await member_of(request, cid)
     issue = await services(request).read(queries.get_issue, cid, iid)
     return json_response(issue, headers={"ETag": f'"{issue["version"]}"'})
 
 
-@patch("/v1/companies/{cid:str}/issues/{iid:str}")
+@patch(
+    "/v1/companies/{cid:str}/issues/{iid:str}",
+    operation_class=documented(
+        body=IssuePatch, answers={200: Issue}, errors=WRITE, headers=ON_ISSUE, accepted=True
+    ),
+)
 async def update_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, IssuePatch)
@@ -110,21 +147,21 @@ async def update_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/assign")
+@post("/v1/companies/{cid:str}/issues/{iid:str}/assign", operation_class=verb(AssignBody))
 async def assign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, AssignBody)
     return await submit(request, who, cid, c.AssignIssue(iid, body.agent_id), data)
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/cancel")
+@post("/v1/companies/{cid:str}/issues/{iid:str}/cancel", operation_class=verb(CancelBody))
 async def cancel_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, CancelBody)
     return await submit(request, who, cid, c.CancelIssue(iid, body.reason, body.cascade), data)
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/reassign")
+@post("/v1/companies/{cid:str}/issues/{iid:str}/reassign", operation_class=verb(ReassignBody))
 async def reassign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, ReassignBody)
@@ -137,7 +174,12 @@ async def _check_author(request: Req, cid: str, who: Principal, author: str) -> 
         await refuse(request, cid, f"an agent token may only write as agent:{who.agent_id}")
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/comments")
+@post(
+    "/v1/companies/{cid:str}/issues/{iid:str}/comments",
+    operation_class=documented(
+        body=CommentCreate, answers={201: Comment}, errors=WRITE, headers=ON_ISSUE, accepted=True
+    ),
+)
 async def post_comment(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await member_of(request, cid)
     body, data = await parse_body(request, CommentCreate)
@@ -146,19 +188,28 @@ async def post_comment(request: Req, cid: str, iid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data, status=201)
 
 
-@get("/v1/companies/{cid:str}/issues/{iid:str}/comments")
+@get(
+    "/v1/companies/{cid:str}/issues/{iid:str}/comments",
+    operation_class=documented(answers={200: CommentPage}, errors=LIST, query=PAGE),
+)
 async def list_comments(request: Req, cid: str, iid: str) -> Response[Any]:
     await member_of(request, cid)
     return await page_of(request, queries.list_comments, cid, iid)
 
 
-@get("/v1/companies/{cid:str}/issues/{iid:str}/runs")
+@get(
+    "/v1/companies/{cid:str}/issues/{iid:str}/runs",
+    operation_class=documented(answers={200: RunPage}, errors=LIST, query=PAGE),
+)
 async def list_runs(request: Req, cid: str, iid: str) -> Response[Any]:
     await member_of(request, cid)
     return await page_of(request, queries.list_runs, cid, iid)
 
 
-@get("/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}")
+@get(
+    "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}",
+    operation_class=documented(answers={200: Run}, errors=READ),
+)
 async def get_run(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     await member_of(request, cid)
     return json_response(await services(request).read(queries.get_run, cid, iid, rid))

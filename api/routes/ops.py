@@ -10,17 +10,19 @@ from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from api.io import json_response, problem_response
+from api.openapi import documented
+from api.resources import Health
 from api.services import services
 
 __all__ = ["ROUTES"]
 
 
-@get("/health")
+@get("/health", operation_class=documented(answers={200: Health}, errors=(), auth=False))
 async def health() -> Response[Any]:
     return json_response({"status": "ok"})
 
 
-@get("/ready")
+@get("/ready", operation_class=documented(answers={200: Health}, errors=(503,), auth=False))
 async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     """200 only when the database, the broker and the result store answer."""
     svc = services(request)

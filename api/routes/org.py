@@ -10,6 +10,8 @@ from litestar import Request, Response, delete, get, patch, post
 
 from api.auth import admin_of, hash_token, member_of, principal
 from api.io import Unavailable, json_response, page_of, parse_body, submit
+from api.openapi import IDEMPOTENT, LIST, PAGE, READ, WRITE, documented
+from api.resources import Agent, AgentPage, CommandStatus, Company, NewToken, Team, TeamPage
 from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, TokenCreate
 from api.services import services
 from domain import commands as c
@@ -22,7 +24,16 @@ __all__ = ["ROUTES"]
 Req = Request[Any, Any, Any]
 
 
-@post("/v1/companies")
+@post(
+    "/v1/companies",
+    operation_class=documented(
+        body=CompanyCreate,
+        answers={201: Company},
+        errors=(401, 403, 413, 422, 429, 503),
+        headers=IDEMPOTENT,
+        accepted=True,
+    ),
+)
 async def create_company(request: Req) -> Response[Any]:
     who = await principal(request)
     if who.kind != "operator":
@@ -33,7 +44,7 @@ async def create_company(request: Req) -> Response[Any]:
     return await submit(request, who, company_id, command, data, status=201, creates_company=True)
 
 
-@get("/v1/companies/{cid:str}")
+@get("/v1/companies/{cid:str}", operation_class=documented(answers={200: Company}, errors=READ))
 async def get_company(request: Req, cid: str) -> Response[Any]:
     await member_of(request, cid)
     company = await services(request).read(queries.get_company, cid)
@@ -42,7 +53,12 @@ async def get_company(request: Req, cid: str) -> Response[Any]:
     return json_response(company)
 
 
-@post("/v1/companies/{cid:str}/tokens")
+@post(
+    "/v1/companies/{cid:str}/tokens",
+    operation_class=documented(
+        body=TokenCreate, answers={201: NewToken}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def create_token(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, TokenCreate)
@@ -57,7 +73,13 @@ async def create_token(request: Req, cid: str) -> Response[Any]:
     return response
 
 
-@delete("/v1/companies/{cid:str}/tokens/{tok_id:str}", status_code=200)  # answers 204
+@delete(
+    "/v1/companies/{cid:str}/tokens/{tok_id:str}",
+    status_code=200,  # answers 204 (Litestar refuses a 204 handler that returns a Response)
+    operation_class=documented(
+        answers={204: None}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def revoke_token(request: Req, cid: str, tok_id: str) -> Response[Any]:
     who = await admin_of(request, cid)
     response = await submit(request, who, cid, c.RevokeToken(tok_id), {}, status=204)
@@ -65,26 +87,42 @@ async def revoke_token(request: Req, cid: str, tok_id: str) -> Response[Any]:
     return response
 
 
-@post("/v1/companies/{cid:str}/teams")
+@post(
+    "/v1/companies/{cid:str}/teams",
+    operation_class=documented(
+        body=TeamCreate, answers={201: Team}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def create_team(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, TeamCreate)
     return await submit(request, who, cid, c.CreateTeam(new_id("tm"), body.name), data, status=201)
 
 
-@get("/v1/companies/{cid:str}/teams")
+@get(
+    "/v1/companies/{cid:str}/teams",
+    operation_class=documented(answers={200: TeamPage}, errors=LIST, query=PAGE),
+)
 async def list_teams(request: Req, cid: str) -> Response[Any]:
     await member_of(request, cid)
     return await page_of(request, queries.list_teams, cid)
 
 
-@get("/v1/companies/{cid:str}/teams/{tid:str}")
+@get(
+    "/v1/companies/{cid:str}/teams/{tid:str}",
+    operation_class=documented(answers={200: Team}, errors=READ),
+)
 async def get_team(request: Req, cid: str, tid: str) -> Response[Any]:
     await member_of(request, cid)
     return json_response(await services(request).read(queries.get_team, cid, tid))
 
 
-@post("/v1/companies/{cid:str}/agents")
+@post(
+    "/v1/companies/{cid:str}/agents",
+    operation_class=documented(
+        body=AgentCreate, answers={201: Agent}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def create_agent(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, AgentCreate)
@@ -92,19 +130,30 @@ async def create_agent(request: Req, cid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data, status=201)
 
 
-@get("/v1/companies/{cid:str}/agents")
+@get(
+    "/v1/companies/{cid:str}/agents",
+    operation_class=documented(answers={200: AgentPage}, errors=LIST, query=PAGE),
+)
 async def list_agents(request: Req, cid: str) -> Response[Any]:
     await member_of(request, cid)
     return await page_of(request, queries.list_agents, cid)
 
 
-@get("/v1/companies/{cid:str}/agents/{aid:str}")
+@get(
+    "/v1/companies/{cid:str}/agents/{aid:str}",
+    operation_class=documented(answers={200: Agent}, errors=READ),
+)
 async def get_agent(request: Req, cid: str, aid: str) -> Response[Any]:
     await member_of(request, cid)
     return json_response(await services(request).read(queries.agent_body, cid, aid))
 
 
-@patch("/v1/companies/{cid:str}/agents/{aid:str}")
+@patch(
+    "/v1/companies/{cid:str}/agents/{aid:str}",
+    operation_class=documented(
+        body=AgentPatch, answers={200: Agent}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def update_agent(request: Req, cid: str, aid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, AgentPatch)
@@ -120,7 +169,10 @@ async def update_agent(request: Req, cid: str, aid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@get("/v1/companies/{cid:str}/commands/{cmd_id:str}")
+@get(
+    "/v1/companies/{cid:str}/commands/{cmd_id:str}",
+    operation_class=documented(answers={200: CommandStatus}, errors=READ),
+)
 async def get_command(request: Req, cid: str, cmd_id: str) -> Response[Any]:
     await member_of(request, cid)
     svc = services(request)

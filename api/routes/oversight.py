@@ -9,7 +9,9 @@ from litestar import Request, Response, get, post
 
 from api.auth import admin_of, member_of
 from api.io import json_response, parse_body, parse_limit, parse_time, query_params, submit
-from api.routes.runs import RUN, acting_agent
+from api.openapi import ADMIN_LIST, ADMIN_READ, ON_ISSUE, PAGE, WRITE, documented, moment, text
+from api.resources import ActivityPage, Approval, ApprovalPage, CostReported, CostRollup
+from api.routes.runs import RUN, acting_agent, run_call
 from api.schemas import ApprovalDecisionBody, ApprovalRequestBody, CostBody
 from api.services import services
 from domain import commands as c
@@ -25,9 +27,38 @@ __all__ = ["ROUTES"]
 
 Req = Request[Any, Any, Any]
 COMPANY = "/v1/companies/{cid:str}"
+APPROVAL_STATUSES = {s.value for s in ApprovalStatus}
+
+COST_QUERY = {
+    "groupBy": text("What to sum per key (default `issue`).", enum=list(DIMENSIONS)),
+    "since": moment("From this whole hour (inclusive)."),
+    "until": moment("To this whole hour (exclusive)."),
+    **PAGE,
+}
+APPROVAL_QUERY = {
+    "status": text("Only approvals in this status.", enum=sorted(APPROVAL_STATUSES)),
+    "issueId": text("Only this issue's."),
+    "agentId": text("Only this agent's."),
+    **PAGE,
+}
+ACTIVITY_QUERY = {
+    "issueId": text("Only this issue's entries."),
+    "type": text("Only entries of this type.", enum=sorted(ACTIVITY_TYPES)),
+    "since": moment("At or after this time."),
+    "until": moment("Before this time."),
+    **PAGE,
+}
+#: Approve or reject: answers the approval as decided.
+DECISION = documented(
+    body=ApprovalDecisionBody,
+    answers={200: Approval},
+    errors=WRITE,
+    headers=ON_ISSUE,
+    accepted=True,
+)
 
 
-@post(RUN + "/costs")
+@post(RUN + "/costs", operation_class=run_call(CostBody, CostReported))
 async def report_cost(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     """Add to the run's cost and the issue's spend; at the budget cap the run stops."""
     who = await member_of(request, cid)
@@ -56,10 +87,13 @@ def _hour(params: dict[str, str], name: str) -> datetime | None:
     return moment
 
 
-@get(COMPANY + "/costs")
+@get(
+    COMPANY + "/costs",
+    operation_class=documented(answers={200: CostRollup}, errors=ADMIN_LIST, query=COST_QUERY),
+)
 async def cost_rollups(request: Req, cid: str) -> Response[Any]:
     await admin_of(request, cid)
-    params = query_params(request, {"groupBy", "since", "until", "cursor", "limit"})
+    params = query_params(request, set(COST_QUERY))
     group_by = params.get("groupBy", "issue")
     if group_by not in DIMENSIONS:
         raise InvalidRequest.at(["query", "groupBy"], f"one of {', '.join(DIMENSIONS)}")
@@ -72,7 +106,7 @@ async def cost_rollups(request: Req, cid: str) -> Response[Any]:
     return json_response(rollup)
 
 
-@post(RUN + "/approvals")
+@post(RUN + "/approvals", operation_class=run_call(ApprovalRequestBody, Approval, 201))
 async def request_approval(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -89,14 +123,16 @@ async def request_approval(request: Req, cid: str, iid: str, rid: str) -> Respon
     return await submit(request, who, cid, command, data, status=201)
 
 
-APPROVAL_STATUSES = {s.value for s in ApprovalStatus}
-
-
-@get(COMPANY + "/approvals")
+@get(
+    COMPANY + "/approvals",
+    operation_class=documented(
+        answers={200: ApprovalPage}, errors=ADMIN_LIST, query=APPROVAL_QUERY
+    ),
+)
 async def list_approvals(request: Req, cid: str) -> Response[Any]:
     """The approval queue: ``?status=pending`` is what waits for a human."""
     await admin_of(request, cid)
-    params = query_params(request, {"status", "issueId", "agentId", "cursor", "limit"})
+    params = query_params(request, set(APPROVAL_QUERY))
     status = params.get("status")
     if status is not None and status not in APPROVAL_STATUSES:
         raise InvalidRequest.at(
@@ -114,7 +150,10 @@ async def list_approvals(request: Req, cid: str) -> Response[Any]:
     return json_response(page)
 
 
-@get(COMPANY + "/approvals/{apid:str}")
+@get(
+    COMPANY + "/approvals/{apid:str}",
+    operation_class=documented(answers={200: Approval}, errors=ADMIN_READ),
+)
 async def get_approval(request: Req, cid: str, apid: str) -> Response[Any]:
     await admin_of(request, cid)
     return json_response(await services(request).read(approvals.get_approval, cid, apid))
@@ -129,20 +168,25 @@ async def _decide(request: Req, cid: str, apid: str, approve: bool) -> Response[
     return await submit(request, who, cid, command, data)
 
 
-@post(COMPANY + "/approvals/{apid:str}/approve")
+@post(COMPANY + "/approvals/{apid:str}/approve", operation_class=DECISION)
 async def approve(request: Req, cid: str, apid: str) -> Response[Any]:
     return await _decide(request, cid, apid, approve=True)
 
 
-@post(COMPANY + "/approvals/{apid:str}/reject")
+@post(COMPANY + "/approvals/{apid:str}/reject", operation_class=DECISION)
 async def reject(request: Req, cid: str, apid: str) -> Response[Any]:
     return await _decide(request, cid, apid, approve=False)
 
 
-@get(COMPANY + "/activity")
+@get(
+    COMPANY + "/activity",
+    operation_class=documented(
+        answers={200: ActivityPage}, errors=ADMIN_LIST, query=ACTIVITY_QUERY
+    ),
+)
 async def activity(request: Req, cid: str) -> Response[Any]:
     await admin_of(request, cid)
-    params = query_params(request, {"issueId", "type", "since", "until", "cursor", "limit"})
+    params = query_params(request, set(ACTIVITY_QUERY))
     kind = params.get("type")
     if kind is not None and kind not in ACTIVITY_TYPES:
         raise InvalidRequest.at(["query", "type"], f"one of {', '.join(sorted(ACTIVITY_TYPES))}")

@@ -6,9 +6,13 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.openapi.spec import Operation
+from pydantic import BaseModel
 
 from api.auth import Principal, admin_of, member_of, refuse
 from api.io import parse_body, submit
+from api.openapi import ON_ISSUE, WRITE, documented
+from api.resources import Checkpointed, Claimed, Issue
 from api.schemas import (
     CheckpointBody,
     ClaimBody,
@@ -22,12 +26,21 @@ from domain import commands as c
 from service import queries
 from service.ids import new_id
 
-__all__ = ["ROUTES", "RUN", "acting_agent"]
+__all__ = ["ROUTES", "RUN", "acting_agent", "run_call"]
 
 Req = Request[Any, Any, Any]
 RUN = "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}"
 #: A long-polling claim looks again at least this often, even without a wake-up, in s.
 CLAIM_RECHECK_S = 1.0
+
+
+def run_call(
+    body: type[BaseModel], answer: type[BaseModel] = Issue, status: int = 200
+) -> type[Operation]:
+    """An agent's call on its run (with its lease token): by default it answers the issue."""
+    return documented(
+        body=body, answers={status: answer}, errors=WRITE, headers=ON_ISSUE, accepted=True
+    )
 
 
 async def acting_agent(request: Req, cid: str, who: Principal) -> str:
@@ -38,7 +51,16 @@ async def acting_agent(request: Req, cid: str, who: Principal) -> str:
     return who.agent_id
 
 
-@post("/v1/companies/{cid:str}/agents/{aid:str}/claim")
+@post(
+    "/v1/companies/{cid:str}/agents/{aid:str}/claim",
+    operation_class=documented(
+        body=ClaimBody,
+        answers={200: Claimed, 204: None},
+        errors=WRITE,
+        headers=("Prefer",),
+        accepted=True,
+    ),
+)
 async def claim(request: Req, cid: str, aid: str) -> Response[Any]:
     """Start a run on the agent's next issue; wait up to ``waitSeconds`` for one to appear."""
     who = await member_of(request, cid)
@@ -64,7 +86,7 @@ async def claim(request: Req, cid: str, aid: str) -> Response[Any]:
             woken.cancel()
 
 
-@post(RUN + "/checkpoint")
+@post(RUN + "/checkpoint", operation_class=run_call(CheckpointBody, Checkpointed))
 async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -82,7 +104,7 @@ async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any
     return await submit(request, who, cid, command, data)
 
 
-@post(RUN + "/complete")
+@post(RUN + "/complete", operation_class=run_call(CompleteBody))
 async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -98,7 +120,7 @@ async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@post(RUN + "/fail")
+@post(RUN + "/fail", operation_class=run_call(FailBody))
 async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -115,7 +137,7 @@ async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@post(RUN + "/handoff")
+@post(RUN + "/handoff", operation_class=run_call(HandoffBody))
 async def handoff(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -124,7 +146,12 @@ async def handoff(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/review")
+@post(
+    "/v1/companies/{cid:str}/issues/{iid:str}/review",
+    operation_class=documented(
+        body=ReviewBody, answers={200: Issue}, errors=WRITE, headers=ON_ISSUE, accepted=True
+    ),
+)
 async def review(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, ReviewBody)

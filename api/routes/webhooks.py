@@ -11,6 +11,8 @@ from litestar import Request, Response, delete, get, patch, post
 
 from api.auth import admin_of
 from api.io import json_response, page_of, parse_body, submit
+from api.openapi import ADMIN_LIST, ADMIN_READ, IDEMPOTENT, PAGE, WRITE, documented
+from api.resources import Delivery, DeliveryPage, NewWebhook, Webhook, WebhookPage
 from api.schemas import EmptyBody, WebhookCreate, WebhookPatch
 from api.services import services
 from domain import commands as c
@@ -35,7 +37,16 @@ async def _check_url(request: Req, url: str) -> None:
         raise InvalidRequest.at(["url"], str(exc)) from exc
 
 
-@post(BASE)
+@post(
+    BASE,
+    operation_class=documented(
+        body=WebhookCreate,
+        answers={201: NewWebhook},
+        errors=WRITE,
+        headers=IDEMPOTENT,
+        accepted=True,
+    ),
+)
 async def create_webhook(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, WebhookCreate)
@@ -50,19 +61,24 @@ async def create_webhook(request: Req, cid: str) -> Response[Any]:
     return response
 
 
-@get(BASE)
+@get(BASE, operation_class=documented(answers={200: WebhookPage}, errors=ADMIN_LIST, query=PAGE))
 async def list_webhooks(request: Req, cid: str) -> Response[Any]:
     await admin_of(request, cid)
     return await page_of(request, queries.list_webhooks, cid)
 
 
-@get(BASE + "/{wid:str}")
+@get(BASE + "/{wid:str}", operation_class=documented(answers={200: Webhook}, errors=ADMIN_READ))
 async def get_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
     await admin_of(request, cid)
     return json_response(await services(request).read(queries.get_webhook, cid, wid))
 
 
-@patch(BASE + "/{wid:str}")
+@patch(
+    BASE + "/{wid:str}",
+    operation_class=documented(
+        body=WebhookPatch, answers={200: Webhook}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def update_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, WebhookPatch)
@@ -79,19 +95,33 @@ async def update_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@delete(BASE + "/{wid:str}", status_code=200)  # answers 204
+@delete(
+    BASE + "/{wid:str}",
+    status_code=200,  # answers 204 (Litestar refuses a 204 handler that returns a Response)
+    operation_class=documented(
+        answers={204: None}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def delete_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     return await submit(request, who, cid, c.DeleteWebhook(wid), {}, status=204)
 
 
-@get(BASE + "/{wid:str}/deliveries")
+@get(
+    BASE + "/{wid:str}/deliveries",
+    operation_class=documented(answers={200: DeliveryPage}, errors=ADMIN_LIST, query=PAGE),
+)
 async def list_deliveries(request: Req, cid: str, wid: str) -> Response[Any]:
     await admin_of(request, cid)
     return await page_of(request, queries.list_deliveries, cid, wid)
 
 
-@post(BASE + "/{wid:str}/deliveries/{did:str}/redeliver")
+@post(
+    BASE + "/{wid:str}/deliveries/{did:str}/redeliver",
+    operation_class=documented(
+        body=EmptyBody, answers={201: Delivery}, errors=WRITE, headers=IDEMPOTENT, accepted=True
+    ),
+)
 async def redeliver(request: Req, cid: str, wid: str, did: str) -> Response[Any]:
     who = await admin_of(request, cid)
     _, data = await parse_body(request, EmptyBody)

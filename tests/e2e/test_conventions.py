@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 
 import pytest
@@ -110,6 +111,26 @@ def test_an_async_verb_applies_like_a_synchronous_one(api: Api) -> None:
     assert command["result"]["status"] == "cancelled"
 
 
+def test_every_write_answer_names_its_command(api: Api) -> None:
+    acme = api.new_company()
+    created = acme.call("POST", "/issues", {"title": "named"})
+    assert created.status_code == 201, created.text
+    command = acme.ok("GET", f"/commands/{created.headers['command-id']}")
+    assert command["status"] == "applied" and command["result"] == created.json()
+    refused = acme.call("POST", f"/issues/{created.json()['id']}/assign", {"agentId": "agt_no"})
+    assert refused.status_code == 422
+    assert acme.ok("GET", f"/commands/{refused.headers['command-id']}")["status"] == "rejected"
+    later = acme.call(
+        "PATCH",
+        f"/issues/{created.json()['id']}",
+        {"title": "renamed"},
+        headers={"Prefer": "respond-async"},
+    )
+    assert later.status_code == 202
+    assert later.headers["command-id"] == later.json()["commandId"]
+    assert acme.call("GET", f"/issues/{created.json()['id']}").headers.get("command-id") is None
+
+
 def test_an_unknown_command_is_not_found(api: Api) -> None:
     acme = api.new_company()
     assert_problem(acme.call("GET", "/commands/cmd_nope"), 404, "not_found")
@@ -169,6 +190,16 @@ def test_a_replayed_error_is_the_same_error(api: Api) -> None:
     assert_problem(first, 409, "frozen")
     assert second.status_code == 409
     assert second.json() == first.json()
+
+
+def test_creating_a_company_twice_with_one_idempotency_key_creates_it_once(api: Api) -> None:
+    key = {"Idempotency-Key": f"new-company-{uuid.uuid4().hex}"}
+    first = api.operator("POST", "/v1/companies", {"name": "Once"}, headers=key)
+    again = api.operator("POST", "/v1/companies", {"name": "Once"}, headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    other = api.operator("POST", "/v1/companies", {"name": "Twice?"}, headers=key)
+    assert_problem(other, 422, "idempotency_conflict")
 
 
 def test_idempotency_keys_are_scoped_to_a_company(api: Api) -> None:
