@@ -13,10 +13,11 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from tests.procs import ServiceUrls
+from tests.procs import ServiceUrls, Stack, start_distributed
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 RABBIT_HOST, RABBIT_PORT = "127.0.0.1", 5672
@@ -95,6 +96,24 @@ def vhost_of_its_own(service_urls: ServiceUrls) -> Iterator[ServiceUrls]:
         )
     finally:
         _rabbitmqctl("delete_vhost", vhost)
+
+
+@contextmanager
+def stack_of_its_own(
+    service_urls: ServiceUrls,
+    log_dir: Path,
+    *,
+    workers: int = 1,
+    overrides: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """A distributed stack on a vhost of its own (no other stack takes its messages), every
+    process stopped at the end."""
+    with vhost_of_its_own(service_urls) as urls:
+        stack = start_distributed(urls.env(), log_dir, workers=workers, overrides=overrides)
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 @pytest.fixture

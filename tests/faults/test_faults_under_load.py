@@ -35,11 +35,11 @@ from sqlalchemy.engine import Engine
 
 from api.io import PUBLISH_TIMEOUT_S
 from service.db import tables as t
-from tests.conftest import vhost_of_its_own
+from tests.conftest import stack_of_its_own
 from tests.e2e.client import Api, Company
 from tests.faults.outages import ensure_all_up, outage
 from tests.history import check_history
-from tests.procs import ServiceUrls, Stack, start_distributed
+from tests.procs import ServiceUrls, Stack
 
 SCALE = 5 if os.environ.get("AGENTQ_SOAK") else 1
 WORKER_KILLS = 10 * SCALE
@@ -204,20 +204,12 @@ def _drive(world: World, seed: int) -> None:
 
 @pytest.fixture
 def faulty_stack(service_urls: ServiceUrls, tmp_path: Path) -> Iterator[Stack]:
-    with vhost_of_its_own(service_urls) as urls:
-        stack = start_distributed(
-            urls.env(),
-            tmp_path,
-            workers=2,
-            overrides={"AGENTQ_COMMAND_WAIT_MS": str(COMMAND_WAIT_MS)},
-        )
+    overrides = {"AGENTQ_COMMAND_WAIT_MS": str(COMMAND_WAIT_MS)}
+    with stack_of_its_own(service_urls, tmp_path, workers=2, overrides=overrides) as stack:
         try:
             yield stack
         finally:
-            try:
-                ensure_all_up()
-            finally:
-                stack.stop()
+            ensure_all_up()
 
 
 def _ready_within(stack: Stack, timeout_s: float) -> float:

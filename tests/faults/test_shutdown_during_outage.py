@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 
 from service.db import tables as t
 from service.settings import Settings
-from tests.conftest import vhost_of_its_own
+from tests.conftest import stack_of_its_own
 from tests.e2e.client import Api
 from tests.faults.outages import ensure_all_up, outage
-from tests.procs import ServiceUrls, Stack, start_distributed
+from tests.procs import ServiceUrls, Stack
 
 #: How long a stopping worker waits for its in-flight command (the default), in seconds.
 STOP_TIMEOUT_S = Settings.model_fields["stop_timeout_s"].default
@@ -25,16 +25,13 @@ STOP_TIMEOUT_S = Settings.model_fields["stop_timeout_s"].default
 
 @pytest.fixture
 def one_worker(service_urls: ServiceUrls, tmp_path: Path) -> Iterator[Stack]:
-    with vhost_of_its_own(service_urls) as urls:
-        # Tokens stay cached through the outage, so the API can accept the write.
-        stack = start_distributed(urls.env(), tmp_path, overrides={"AGENTQ_AUTH_CACHE_S": "60"})
+    # Tokens stay cached through the outage, so the API can accept the write.
+    overrides = {"AGENTQ_AUTH_CACHE_S": "60"}
+    with stack_of_its_own(service_urls, tmp_path, overrides=overrides) as stack:
         try:
             yield stack
         finally:
-            try:
-                ensure_all_up()
-            finally:
-                stack.stop()
+            ensure_all_up()
 
 
 def test_a_worker_stopped_while_the_database_is_down_gives_its_command_back(

@@ -16,8 +16,8 @@ from service.envelope import Envelope, Outcome
 from service.ids import new_id
 from service.pipeline import Applier
 from service.settings import Settings
-from tests.conftest import vhost_of_its_own
-from tests.procs import ServiceUrls, Stack, start_distributed
+from tests.conftest import stack_of_its_own
+from tests.procs import ServiceUrls, Stack
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +72,5 @@ def distributed(
     """The distributed stack (API, two commands workers, webhooks, scheduler) for this
     module, on a vhost of its own: the e2e suite's stack never takes its messages."""
     log_dir: Path = tmp_path_factory.mktemp("distributed")
-    with vhost_of_its_own(service_urls) as urls:
-        stack = start_distributed(urls.env(), log_dir, workers=2)
-        try:
-            yield stack
-        finally:
-            stack.stop()
+    with stack_of_its_own(service_urls, log_dir, workers=2) as stack:
+        yield stack

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 
 from service.db import tables as t
 from tests.benchmarks.seed import seed_issues
-from tests.conftest import vhost_of_its_own
+from tests.conftest import stack_of_its_own
 from tests.e2e.client import Api
-from tests.procs import ServiceUrls, Stack, start_distributed
+from tests.procs import ServiceUrls, Stack
 
 BULK_SIZE = 3000
 
@@ -27,12 +27,8 @@ ISSUES, PATCHES = 20, 50
 
 @pytest.fixture
 def one_worker(service_urls: ServiceUrls, tmp_path: Path) -> Iterator[Stack]:
-    with vhost_of_its_own(service_urls) as urls:
-        stack = start_distributed(urls.env(), tmp_path, workers=1)
-        try:
-            yield stack
-        finally:
-            stack.stop()
+    with stack_of_its_own(service_urls, tmp_path) as stack:
+        yield stack
 
 
 def test_a_worker_stopped_mid_load_loses_nothing_and_applies_nothing_twice(
@@ -101,12 +97,10 @@ def test_a_worker_stopped_mid_load_loses_nothing_and_applies_nothing_twice(
 @pytest.fixture
 def quick_to_stop(service_urls: ServiceUrls, tmp_path: Path) -> Iterator[Stack]:
     """Workers that give back what they have not finished one second after SIGTERM."""
-    with vhost_of_its_own(service_urls) as urls:
-        stack = start_distributed(urls.env(), tmp_path, overrides={"AGENTQ_STOP_TIMEOUT_S": "1"})
-        try:
-            yield stack
-        finally:
-            stack.stop()
+    with stack_of_its_own(
+        service_urls, tmp_path, overrides={"AGENTQ_STOP_TIMEOUT_S": "1"}
+    ) as stack:
+        yield stack
 
 
 def test_a_bulk_worker_stopped_mid_bulk_gives_it_back_and_the_next_one_finishes_it_once(

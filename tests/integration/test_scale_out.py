@@ -17,9 +17,9 @@ import pytest
 import redis
 
 from service.settings import Settings
-from tests.conftest import vhost_of_its_own
+from tests.conftest import stack_of_its_own, vhost_of_its_own
 from tests.e2e.client import Api
-from tests.procs import ServiceUrls, Stack, start_distributed
+from tests.procs import ServiceUrls, Stack
 from workers.broker import make_broker
 from workers.commands import declare_command_actors, queue_name
 from workers.shards import HEARTBEAT_S, LEASE_S, broker_namespace
@@ -32,12 +32,8 @@ def two_workers(
     service_urls: ServiceUrls, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     log_dir: Path = tmp_path_factory.mktemp("scale-out")
-    with vhost_of_its_own(service_urls) as urls:
-        stack = start_distributed(urls.env(), log_dir, workers=2)
-        try:
-            yield stack
-        finally:
-            stack.stop()
+    with stack_of_its_own(service_urls, log_dir, workers=2) as stack:
+        yield stack
 
 
 def _owners(stack: Stack) -> dict[int, str]:
