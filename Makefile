@@ -58,4 +58,4 @@ bench: $(STAMP)
 ## The large versions of the randomized race, shutdown and fault tests (100,000 operations;
 ## 50 worker kills and 5 outages of each service).
 soak: $(STAMP)
-	AGENTQ_SOAK=1 $(BIN)/pytest tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults
+	AGENTQ_SOAK=1 $(BIN)/pytest --timeout 3600 tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults

@@ -329,6 +329,9 @@ def _check_answers(answers: list[Answer]) -> float:
     statuses = Counter(a.status for a in answers)
     by_phase = Counter((a.phase, a.status) for a in answers if a.status == 503)
     print(f"\nanswers by status: {dict(statuses)}\n503s by phase: {dict(by_phase)}")
+    for a in answers:  # outside an outage: which call, and what it said (for diagnosis)
+        if a.status == 503 and a.phase == "load":
+            print(f"503 outside an outage: {a.op}: {a.body.get('detail')}")
     server_errors = [a for a in answers if a.status >= 500 and a.status != 503]
     assert server_errors == [], server_errors[:5]
     assert statuses[0] == 0, "requests timed out"
