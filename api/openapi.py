@@ -37,6 +37,7 @@ from litestar.openapi.spec import (
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from api.io import PROBLEM_JSON
 from api.resources import Accepted, Problem
 
 __all__ = [
@@ -47,16 +48,15 @@ __all__ = [
     "LIST",
     "ON_ISSUE",
     "PAGE",
-    "PROBLEM_JSON",
     "READ",
     "WRITE",
     "add_schemas",
+    "as_command",
     "documented",
     "moment",
     "text",
 ]
 
-PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"
 
 #: The security scheme every ``/v1`` operation requires (``Authorization: Bearer <token>``).
@@ -248,6 +248,20 @@ def documented(
             self.security = [{"bearer": []}] if auth else None
 
     return Documented
+
+
+def as_command(
+    body: type[BaseModel] | None,
+    answer: type[BaseModel] | None,
+    status: int = 200,
+    *,
+    headers: Iterable[Header] = IDEMPOTENT,
+) -> type[Operation]:
+    """A write that becomes a command: ``answer`` (None: no body) with ``status`` once it is
+    applied, 202 while it is queued, and the errors of a write."""
+    return documented(
+        body=body, answers={status: answer}, errors=WRITE, headers=headers, accepted=True
+    )
 
 
 def _response(

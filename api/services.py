@@ -40,7 +40,6 @@ class Services:
     limiter: RateLimiter | None
     #: Companies known to exist (they are never deleted), so the operator's calls skip a read.
     known_companies: set[str] = field(default_factory=set)
-    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` on a pooled connection, in a worker thread."""

@@ -157,8 +157,10 @@ class Applier:
     def apply(self, env: Envelope) -> Outcome:
         """Apply ``env`` once (a redelivery returns the stored outcome) and publish the result.
 
-        Lost races are retried here, in place, so a shard's order never changes; a database
-        that stays down past the backoff raises, and the broker dead-letters the message.
+        Lost races and database errors are retried here, in place, so a shard's order never
+        changes. An unreachable database is waited for however long it takes; a race or a
+        statement error still failing after its attempts raises, and the broker dead-letters
+        the message.
         Each command is counted (``service.metrics``) and logged on one line.
         """
         started = time.perf_counter()

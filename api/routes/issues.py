@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, patch, post
-from litestar.openapi.spec import Operation, Schema
-from pydantic import BaseModel
+from litestar.openapi.spec import Schema
 
 from api.auth import Principal, admin_of, member_of, refuse
 from api.io import json_response, page_of, parse_body, parse_limit, parse_time, query_params, submit
-from api.openapi import IDEMPOTENT, LIST, ON_ISSUE, PAGE, READ, WRITE, documented, moment, text
+from api.openapi import LIST, ON_ISSUE, PAGE, READ, as_command, documented, moment, text
 from api.resources import Comment, CommentPage, Issue, IssuePage, Run, RunPage
 from api.schemas import (
     AssignBody,
@@ -43,13 +42,6 @@ LIST_QUERY: dict[str, Schema] = {
     "until": moment("Created before this time."),
 }
 LIST_FILTERS = set(LIST_QUERY)
-
-
-def verb(body: type[BaseModel]) -> type[Operation]:
-    """A verb on an issue: it answers the issue as the verb left it."""
-    return documented(
-        body=body, answers={200: Issue}, errors=WRITE, headers=ON_ISSUE, accepted=True
-    )
 
 
 def _filters(params: dict[str, str]) -> queries.IssueFilters:
@@ -90,9 +82,7 @@ async def list_issues(request: Req, cid: str) -> Response[Any]:
 
 @post(
     "/v1/companies/{cid:str}/issues",
-    operation_class=documented(
-        body=IssueCreate, answers={201: Issue}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(IssueCreate, Issue, 201),
 )
 async def create_issue(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -125,9 +115,7 @@ async def get_issue(request: Req, cid: str, iid: str) -> Response[Any]:
 
 @patch(
     "/v1/companies/{cid:str}/issues/{iid:str}",
-    operation_class=documented(
-        body=IssuePatch, answers={200: Issue}, errors=WRITE, headers=ON_ISSUE, accepted=True
-    ),
+    operation_class=as_command(IssuePatch, Issue, headers=ON_ISSUE),
 )
 async def update_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -147,21 +135,30 @@ async def update_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/assign", operation_class=verb(AssignBody))
+@post(
+    "/v1/companies/{cid:str}/issues/{iid:str}/assign",
+    operation_class=as_command(AssignBody, Issue, headers=ON_ISSUE),
+)
 async def assign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, AssignBody)
     return await submit(request, who, cid, c.AssignIssue(iid, body.agent_id), data)
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/cancel", operation_class=verb(CancelBody))
+@post(
+    "/v1/companies/{cid:str}/issues/{iid:str}/cancel",
+    operation_class=as_command(CancelBody, Issue, headers=ON_ISSUE),
+)
 async def cancel_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, CancelBody)
     return await submit(request, who, cid, c.CancelIssue(iid, body.reason, body.cascade), data)
 
 
-@post("/v1/companies/{cid:str}/issues/{iid:str}/reassign", operation_class=verb(ReassignBody))
+@post(
+    "/v1/companies/{cid:str}/issues/{iid:str}/reassign",
+    operation_class=as_command(ReassignBody, Issue, headers=ON_ISSUE),
+)
 async def reassign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)
     body, data = await parse_body(request, ReassignBody)
@@ -176,9 +173,7 @@ async def _check_author(request: Req, cid: str, who: Principal, author: str) -> 
 
 @post(
     "/v1/companies/{cid:str}/issues/{iid:str}/comments",
-    operation_class=documented(
-        body=CommentCreate, answers={201: Comment}, errors=WRITE, headers=ON_ISSUE, accepted=True
-    ),
+    operation_class=as_command(CommentCreate, Comment, 201, headers=ON_ISSUE),
 )
 async def post_comment(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await member_of(request, cid)

@@ -10,7 +10,7 @@ from litestar import Request, Response, delete, get, patch, post
 
 from api.auth import admin_of, hash_token, member_of, principal
 from api.io import Unavailable, json_response, page_of, parse_body, submit
-from api.openapi import IDEMPOTENT, LIST, PAGE, READ, WRITE, documented
+from api.openapi import IDEMPOTENT, LIST, PAGE, READ, as_command, documented
 from api.resources import Agent, AgentPage, CommandStatus, Company, NewToken, Team, TeamPage
 from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, TokenCreate
 from api.services import services
@@ -55,9 +55,7 @@ async def get_company(request: Req, cid: str) -> Response[Any]:
 
 @post(
     "/v1/companies/{cid:str}/tokens",
-    operation_class=documented(
-        body=TokenCreate, answers={201: NewToken}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(TokenCreate, NewToken, 201),
 )
 async def create_token(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -76,9 +74,7 @@ async def create_token(request: Req, cid: str) -> Response[Any]:
 @delete(
     "/v1/companies/{cid:str}/tokens/{tok_id:str}",
     status_code=200,  # answers 204 (Litestar refuses a 204 handler that returns a Response)
-    operation_class=documented(
-        answers={204: None}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(None, None, 204),
 )
 async def revoke_token(request: Req, cid: str, tok_id: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -89,9 +85,7 @@ async def revoke_token(request: Req, cid: str, tok_id: str) -> Response[Any]:
 
 @post(
     "/v1/companies/{cid:str}/teams",
-    operation_class=documented(
-        body=TeamCreate, answers={201: Team}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(TeamCreate, Team, 201),
 )
 async def create_team(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -119,9 +113,7 @@ async def get_team(request: Req, cid: str, tid: str) -> Response[Any]:
 
 @post(
     "/v1/companies/{cid:str}/agents",
-    operation_class=documented(
-        body=AgentCreate, answers={201: Agent}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(AgentCreate, Agent, 201),
 )
 async def create_agent(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -150,9 +142,7 @@ async def get_agent(request: Req, cid: str, aid: str) -> Response[Any]:
 
 @patch(
     "/v1/companies/{cid:str}/agents/{aid:str}",
-    operation_class=documented(
-        body=AgentPatch, answers={200: Agent}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(AgentPatch, Agent),
 )
 async def update_agent(request: Req, cid: str, aid: str) -> Response[Any]:
     who = await admin_of(request, cid)

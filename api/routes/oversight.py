@@ -9,9 +9,9 @@ from litestar import Request, Response, get, post
 
 from api.auth import admin_of, member_of
 from api.io import json_response, parse_body, parse_limit, parse_time, query_params, submit
-from api.openapi import ADMIN_LIST, ADMIN_READ, ON_ISSUE, PAGE, WRITE, documented, moment, text
+from api.openapi import ADMIN_LIST, ADMIN_READ, ON_ISSUE, PAGE, as_command, documented, moment, text
 from api.resources import ActivityPage, Approval, ApprovalPage, CostReported, CostRollup
-from api.routes.runs import RUN, acting_agent, run_call
+from api.routes.runs import RUN, acting_agent
 from api.schemas import ApprovalDecisionBody, ApprovalRequestBody, CostBody
 from api.services import services
 from domain import commands as c
@@ -49,16 +49,10 @@ ACTIVITY_QUERY = {
     **PAGE,
 }
 #: Approve or reject: answers the approval as decided.
-DECISION = documented(
-    body=ApprovalDecisionBody,
-    answers={200: Approval},
-    errors=WRITE,
-    headers=ON_ISSUE,
-    accepted=True,
-)
+DECISION = as_command(ApprovalDecisionBody, Approval, headers=ON_ISSUE)
 
 
-@post(RUN + "/costs", operation_class=run_call(CostBody, CostReported))
+@post(RUN + "/costs", operation_class=as_command(CostBody, CostReported, headers=ON_ISSUE))
 async def report_cost(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     """Add to the run's cost and the issue's spend; at the budget cap the run stops."""
     who = await member_of(request, cid)
@@ -106,7 +100,10 @@ async def cost_rollups(request: Req, cid: str) -> Response[Any]:
     return json_response(rollup)
 
 
-@post(RUN + "/approvals", operation_class=run_call(ApprovalRequestBody, Approval, 201))
+@post(
+    RUN + "/approvals",
+    operation_class=as_command(ApprovalRequestBody, Approval, 201, headers=ON_ISSUE),
+)
 async def request_approval(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)

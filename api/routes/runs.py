@@ -6,12 +6,10 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.openapi.spec import Operation
-from pydantic import BaseModel
 
 from api.auth import Principal, admin_of, member_of, refuse
 from api.io import parse_body, submit
-from api.openapi import ON_ISSUE, WRITE, documented
+from api.openapi import ON_ISSUE, WRITE, as_command, documented
 from api.resources import Checkpointed, Claimed, Issue
 from api.schemas import (
     CheckpointBody,
@@ -26,21 +24,12 @@ from domain import commands as c
 from service import queries
 from service.ids import new_id
 
-__all__ = ["ROUTES", "RUN", "acting_agent", "run_call"]
+__all__ = ["ROUTES", "RUN", "acting_agent"]
 
 Req = Request[Any, Any, Any]
 RUN = "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}"
 #: A long-polling claim looks again at least this often, even without a wake-up, in s.
 CLAIM_RECHECK_S = 1.0
-
-
-def run_call(
-    body: type[BaseModel], answer: type[BaseModel] = Issue, status: int = 200
-) -> type[Operation]:
-    """An agent's call on its run (with its lease token): by default it answers the issue."""
-    return documented(
-        body=body, answers={status: answer}, errors=WRITE, headers=ON_ISSUE, accepted=True
-    )
 
 
 async def acting_agent(request: Req, cid: str, who: Principal) -> str:
@@ -86,7 +75,9 @@ async def claim(request: Req, cid: str, aid: str) -> Response[Any]:
             woken.cancel()
 
 
-@post(RUN + "/checkpoint", operation_class=run_call(CheckpointBody, Checkpointed))
+@post(
+    RUN + "/checkpoint", operation_class=as_command(CheckpointBody, Checkpointed, headers=ON_ISSUE)
+)
 async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -104,7 +95,7 @@ async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any
     return await submit(request, who, cid, command, data)
 
 
-@post(RUN + "/complete", operation_class=run_call(CompleteBody))
+@post(RUN + "/complete", operation_class=as_command(CompleteBody, Issue, headers=ON_ISSUE))
 async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -120,7 +111,7 @@ async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@post(RUN + "/fail", operation_class=run_call(FailBody))
+@post(RUN + "/fail", operation_class=as_command(FailBody, Issue, headers=ON_ISSUE))
 async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -137,7 +128,7 @@ async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     return await submit(request, who, cid, command, data)
 
 
-@post(RUN + "/handoff", operation_class=run_call(HandoffBody))
+@post(RUN + "/handoff", operation_class=as_command(HandoffBody, Issue, headers=ON_ISSUE))
 async def handoff(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
     who = await member_of(request, cid)
     agent_id = await acting_agent(request, cid, who)
@@ -148,9 +139,7 @@ async def handoff(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
 
 @post(
     "/v1/companies/{cid:str}/issues/{iid:str}/review",
-    operation_class=documented(
-        body=ReviewBody, answers={200: Issue}, errors=WRITE, headers=ON_ISSUE, accepted=True
-    ),
+    operation_class=as_command(ReviewBody, Issue, headers=ON_ISSUE),
 )
 async def review(request: Req, cid: str, iid: str) -> Response[Any]:
     who = await admin_of(request, cid)

@@ -11,7 +11,7 @@ from litestar import Request, Response, delete, get, patch, post
 
 from api.auth import admin_of
 from api.io import json_response, page_of, parse_body, submit
-from api.openapi import ADMIN_LIST, ADMIN_READ, IDEMPOTENT, PAGE, WRITE, documented
+from api.openapi import ADMIN_LIST, ADMIN_READ, PAGE, as_command, documented
 from api.resources import Delivery, DeliveryPage, NewWebhook, Webhook, WebhookPage
 from api.schemas import EmptyBody, WebhookCreate, WebhookPatch
 from api.services import services
@@ -39,13 +39,7 @@ async def _check_url(request: Req, url: str) -> None:
 
 @post(
     BASE,
-    operation_class=documented(
-        body=WebhookCreate,
-        answers={201: NewWebhook},
-        errors=WRITE,
-        headers=IDEMPOTENT,
-        accepted=True,
-    ),
+    operation_class=as_command(WebhookCreate, NewWebhook, 201),
 )
 async def create_webhook(request: Req, cid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -75,9 +69,7 @@ async def get_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
 
 @patch(
     BASE + "/{wid:str}",
-    operation_class=documented(
-        body=WebhookPatch, answers={200: Webhook}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(WebhookPatch, Webhook),
 )
 async def update_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -98,9 +90,7 @@ async def update_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
 @delete(
     BASE + "/{wid:str}",
     status_code=200,  # answers 204 (Litestar refuses a 204 handler that returns a Response)
-    operation_class=documented(
-        answers={204: None}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(None, None, 204),
 )
 async def delete_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
     who = await admin_of(request, cid)
@@ -118,9 +108,7 @@ async def list_deliveries(request: Req, cid: str, wid: str) -> Response[Any]:
 
 @post(
     BASE + "/{wid:str}/deliveries/{did:str}/redeliver",
-    operation_class=documented(
-        body=EmptyBody, answers={201: Delivery}, errors=WRITE, headers=IDEMPOTENT, accepted=True
-    ),
+    operation_class=as_command(EmptyBody, Delivery, 201),
 )
 async def redeliver(request: Req, cid: str, wid: str, did: str) -> Response[Any]:
     who = await admin_of(request, cid)

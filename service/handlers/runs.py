@@ -62,8 +62,8 @@ def _claim_order(query: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
-#: How long a claim waits for claimable issues that other commands hold locked (a dispatch, a
-#: follow-up reacting to a dependency: milliseconds), in seconds, before it answers 204.
+#: How long a claim waits for its own assigned issues while other commands hold them locked
+#: (a follow-up reacting to a dependency: milliseconds), in seconds, before it answers 204.
 LOCKED_WAIT_S = 0.5
 #: Between two looks at them, in seconds.
 LOCKED_POLL_S = 0.005
@@ -73,17 +73,19 @@ def _first_claimable(ctx: Context, agent_id: str) -> Any:
     """Lock and return the agent's next issue: its own first, then its teams'.
 
     Rows other claims hold are skipped (SKIP LOCKED), so claims never queue behind each
-    other. But if everything claimable is locked, it is locked by commands that finish in
-    milliseconds: answering 204 then would tell the agent there is no work when there is."""
+    other. But if the agent's own assigned issues are all locked, they are locked by commands
+    that finish in milliseconds: answering 204 then would tell the agent there is no work
+    when there is. Only those are waited for: a team's queued issue may be locked by a
+    dispatch that waits for this agent's row, which the claim holds."""
+    mine, team_queue = repo.claimable(ctx.company_id, agent_id)
+    own_locked = sa.select(sa.exists().where(mine))
     deadline = time.monotonic() + LOCKED_WAIT_S
     while True:
-        for where in repo.claimable(ctx.company_id, agent_id):  # its own first, then its teams'
+        for where in (mine, team_queue):  # its own first, then its teams'
             row = ctx.conn.execute(_claim_order(sa.select(t.issues).where(where))).first()
             if row is not None:
                 return row
-        anything = sa.or_(*repo.claimable(ctx.company_id, agent_id))
-        locked = ctx.conn.execute(sa.select(sa.exists().where(anything))).scalar()
-        if not locked or time.monotonic() > deadline:
+        if time.monotonic() > deadline or not ctx.conn.execute(own_locked).scalar():
             return None
         time.sleep(LOCKED_POLL_S)
 

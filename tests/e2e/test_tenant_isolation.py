@@ -475,37 +475,34 @@ def test_another_companys_ids_under_ones_own_company_are_not_found(world: World)
     _report(world, [f for f in failures if f])
 
 
-def test_an_agent_token_is_forbidden_every_admin_only_endpoint_of_its_own_company(
-    world: World,
-) -> None:
-    admin_only = [e for e in TABLE if e.access == ADMIN]
-    assert len(admin_only) > 20
-    caller = Caller("B agent", world.b_agent_token, f"agent:{world.refs['aid']}")
+def _expect_forbidden(world: World, caller: Caller, endpoints: list[Endpoint]) -> None:
+    """Each endpoint, called in B by ``caller`` with B's own ids: 403 ``forbidden``."""
     body_refs = _body_refs(world, caller, in_b=True)
-    failures = []
-    for endpoint in admin_only:
-        body = _fill(endpoint.body, body_refs)
-        response = world.api.call(
-            endpoint.method, _url(endpoint, world.b.id, world.refs), caller.token, body
-        )
-        failures.append(_check(response, 403, "forbidden", f"{endpoint} [B agent]"))
-    _report(world, [f for f in failures if f])
-
-
-def test_another_agents_token_is_forbidden_the_runs_endpoints_and_its_claim(world: World) -> None:
-    """Agent 2 of B, with agent 1's current lease token even: 403 on agent 1's run."""
-    caller = Caller("B other agent", world.b_agent2_token, f"agent:{world.refs['aid2']}")
-    body_refs = _body_refs(world, caller, in_b=True)
-    endpoints = [e for e in TABLE if e.access in {RUN, CLAIM}]
-    assert len(endpoints) == 7
     failures = []
     for endpoint in endpoints:
         body = _fill(endpoint.body, body_refs)
         response = world.api.call(
             endpoint.method, _url(endpoint, world.b.id, world.refs), caller.token, body
         )
-        failures.append(_check(response, 403, "forbidden", f"{endpoint} [B's other agent]"))
+        failures.append(_check(response, 403, "forbidden", f"{endpoint} [{caller.kind}]"))
     _report(world, [f for f in failures if f])
+
+
+def test_an_agent_token_is_forbidden_every_admin_only_endpoint_of_its_own_company(
+    world: World,
+) -> None:
+    admin_only = [e for e in TABLE if e.access == ADMIN]
+    assert len(admin_only) > 20
+    caller = Caller("B agent", world.b_agent_token, f"agent:{world.refs['aid']}")
+    _expect_forbidden(world, caller, admin_only)
+
+
+def test_another_agents_token_is_forbidden_the_runs_endpoints_and_its_claim(world: World) -> None:
+    """Agent 2 of B, with agent 1's current lease token even: 403 on agent 1's run."""
+    caller = Caller("B other agent", world.b_agent2_token, f"agent:{world.refs['aid2']}")
+    endpoints = [e for e in TABLE if e.access in {RUN, CLAIM}]
+    assert len(endpoints) == 7
+    _expect_forbidden(world, caller, endpoints)
 
 
 BAD_BODIES: list[tuple[str, dict[str, Any]]] = [

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from domain import commands as c
 from service.db import tables as t
+from service.envelope import Outcome
 from service.handlers.runs import LOCKED_WAIT_S
 from service.ids import new_id
 from tests.integration.conftest import Apply
@@ -23,30 +24,15 @@ def _hold_row_lock(engine: Engine, issue_id: str, held: threading.Event, hold_s:
         time.sleep(hold_s)
 
 
-def test_a_claim_waits_for_an_issue_another_command_holds_locked(
-    apply: Apply, company: str, engine: Engine
-) -> None:
+def _claim_while_locked(
+    apply: Apply, company: str, engine: Engine, hold_s: float
+) -> tuple[Outcome, str, float]:
+    """An agent's only issue, locked from another connection for ``hold_s``, while the agent
+    claims: the claim's outcome, the issue, and how long the claim took (s)."""
     agent, issue = new_id("agt"), new_id("iss")
     assert apply(c.CreateAgent(agent, "a1"), company).applied
-    assert apply(c.CreateIssue(issue, "locked a moment", assigned_agent_id=agent), company).applied
+    assert apply(c.CreateIssue(issue, "locked", assigned_agent_id=agent), company).applied
     held = threading.Event()
-    locker = threading.Thread(target=_hold_row_lock, args=(engine, issue, held, 0.2))
-    locker.start()
-    assert held.wait(10)
-    claimed = apply(c.ClaimWork(agent, new_id("run"), lease_seconds=60), company)
-    locker.join()
-    assert claimed.http_status == 200, claimed.body
-    assert claimed.body["issue"]["id"] == issue
-
-
-def test_a_claim_gives_up_on_a_lock_held_longer_than_its_wait_and_finds_no_work(
-    apply: Apply, company: str, engine: Engine
-) -> None:
-    agent, issue = new_id("agt"), new_id("iss")
-    assert apply(c.CreateAgent(agent, "a1"), company).applied
-    assert apply(c.CreateIssue(issue, "locked long", assigned_agent_id=agent), company).applied
-    held = threading.Event()
-    hold_s = LOCKED_WAIT_S + 1.0
     locker = threading.Thread(target=_hold_row_lock, args=(engine, issue, held, hold_s))
     locker.start()
     assert held.wait(10)
@@ -54,5 +40,21 @@ def test_a_claim_gives_up_on_a_lock_held_longer_than_its_wait_and_finds_no_work(
     claimed = apply(c.ClaimWork(agent, new_id("run"), lease_seconds=60), company)
     waited_s = time.monotonic() - started
     locker.join()
+    return claimed, issue, waited_s
+
+
+def test_a_claim_waits_for_an_issue_another_command_holds_locked(
+    apply: Apply, company: str, engine: Engine
+) -> None:
+    claimed, issue, _ = _claim_while_locked(apply, company, engine, hold_s=0.2)
+    assert claimed.http_status == 200, claimed.body
+    assert claimed.body["issue"]["id"] == issue
+
+
+def test_a_claim_gives_up_on_a_lock_held_longer_than_its_wait_and_finds_no_work(
+    apply: Apply, company: str, engine: Engine
+) -> None:
+    hold_s = LOCKED_WAIT_S + 1.0
+    claimed, _, waited_s = _claim_while_locked(apply, company, engine, hold_s)
     assert claimed.http_status == 204
     assert LOCKED_WAIT_S <= waited_s < hold_s

@@ -471,19 +471,23 @@ class IssueWorld(RuleBasedStateMachine):
             after = self.issues[before.id]
             assert (after.status, after.assigned_agent_id) == (S.ASSIGNED, agent.id)
 
-    @rule(i=PICK, a=PICK, whim=st.booleans())
-    def reassign_to_an_agent(self, i: int, a: int, whim: bool) -> None:
-        if whim:  # half as often as the other rules, so that runs get to finish
-            return
-        issue_id = self._issue_id(i, lambda x: x.status in MOVABLE)
-        before, agent = self.issues[issue_id], self._load(self._agent_id(a))
+    def _reassign(
+        self,
+        before: Issue,
+        *,
+        to_agent: AgentLoad | None,
+        to_team: str | None,
+        team_agents: list[AgentLoad],
+    ) -> bool:
+        """Reassign ``before`` as the handler does; the refusals every reassign shares are
+        checked here. True when it was applied."""
 
         def command() -> None:
             decision = reassign_issue(
                 before,
-                to_agent=agent,
-                to_team_id=None,
-                team_agents=[],
+                to_agent=to_agent,
+                to_team_id=to_team,
+                team_agents=team_agents,
                 now=self.now,
                 actor=USER,
                 reason="moving it",
@@ -498,6 +502,15 @@ class IssueWorld(RuleBasedStateMachine):
             assert isinstance(refused, InvalidTransition)
         else:
             assert refused is None
+        return refused is None
+
+    @rule(i=PICK, a=PICK, whim=st.booleans())
+    def reassign_to_an_agent(self, i: int, a: int, whim: bool) -> None:
+        if whim:  # half as often as the other rules, so that runs get to finish
+            return
+        issue_id = self._issue_id(i, lambda x: x.status in MOVABLE)
+        before, agent = self.issues[issue_id], self._load(self._agent_id(a))
+        if self._reassign(before, to_agent=agent, to_team=None, team_agents=[]):
             after = self.issues[before.id]
             active = agent.status is AgentStatus.ACTIVE
             assert after.status is (S.ASSIGNED if active else S.QUEUED)
@@ -513,26 +526,7 @@ class IssueWorld(RuleBasedStateMachine):
             self._choose_agent(team, exclude=before.assigned_agent_id) if dispatchable else []
         )
 
-        def command() -> None:
-            decision = reassign_issue(
-                before,
-                to_agent=None,
-                to_team_id=team,
-                team_agents=team_agents,
-                now=self.now,
-                actor=USER,
-                reason="back to the team",
-            )
-            self._commit(before, decision, REASSIGNING)
-            self._end_active_run(before, ExitReason.REASSIGNED)
-
-        refused = self._attempt(command)
-        if before.status in TERMINAL:
-            assert isinstance(refused, Frozen)
-        elif before.status in {S.QUEUED, S.REVIEW}:
-            assert isinstance(refused, InvalidTransition)
-        else:
-            assert refused is None
+        if self._reassign(before, to_agent=None, to_team=team, team_agents=team_agents):
             after = self.issues[before.id]
             assert after.assigned_team_id == team and after.current_run_id is None
             if team_agents:
