@@ -7,6 +7,11 @@ import uvicorn
 from api.app import admin_token
 from service.settings import get_settings
 
+#: How long an idle keep-alive connection stays open, in seconds. Longer than the idle timeout
+#: of common load balancers (60 s) and clients' pools: with uvicorn's 5 s default, a client
+#: reusing a connection just as the server closed it gets "disconnected without a response".
+KEEP_ALIVE_S = 75
+
 
 def main() -> None:
     settings = get_settings()
@@ -23,6 +28,7 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import time
+from urllib.parse import urlsplit
+
 from tests.e2e.client import Api
+from tests.procs import Stack
 
 
 def test_a_new_company_can_create_assign_and_cancel_an_issue(api: Api) -> None:
@@ -15,3 +20,17 @@ def test_a_new_company_can_create_assign_and_cancel_an_issue(api: Api) -> None:
     assert assigned["version"] == 2
     cancelled = acme.ok("POST", f"/issues/{issue['id']}/cancel", {"reason": "no longer needed"})
     assert cancelled["status"] == "cancelled"
+
+
+def _get_health(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: agentq\r\n\r\n")
+    return sock.recv(4096)
+
+
+def test_an_idle_keep_alive_connection_still_answers_after_several_seconds(stack: Stack) -> None:
+    """A client (or a load balancer) reusing an idle connection is not met by a close."""
+    url = urlsplit(stack.base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        assert _get_health(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(6)  # past uvicorn's default keep-alive of 5 s
+        assert _get_health(sock).startswith(b"HTTP/1.1 200")
