@@ -6,10 +6,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
+
+
+def _port_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """``"80,443,8000-8100"`` -> ``((80, 80), (443, 443), (8000, 8100))``; ValueError if bad."""
+    ranges = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        first, _, last = item.partition("-")
+        if not (first.isdigit() and (last.isdigit() or not last)):
+            raise ValueError(f"not a port or a port range: {item!r}")
+        low, high = int(first), int(last or first)
+        if not 1 <= low <= high <= 65535:
+            raise ValueError(f"ports are 1-65535, low to high: {item!r}")
+        ranges.append((low, high))
+    if not ranges:
+        raise ValueError("name at least one port")
+    return tuple(ranges)
 
 
 class Settings(BaseSettings):
@@ -60,6 +78,9 @@ class Settings(BaseSettings):
     quorum_queues: bool = False
     #: Let webhooks reach private, loopback and link-local addresses (tests, local use).
     webhook_allow_private: bool = False
+    #: Ports a webhook URL may name, comma-separated; ``a-b`` is a range (both ends in it).
+    #: Other ports are refused, so deliveries cannot be used to probe a host's services.
+    webhook_allowed_ports: str = "80,443,8080,8443"
     #: Delays before each delivery attempt, in seconds, comma-separated; jittered ±10%.
     webhook_retry_schedule_s: str = "0,5,300,1800,7200,18000,36000,36000"
     #: A receiver has this long to answer 2xx, in seconds.
@@ -72,11 +93,36 @@ class Settings(BaseSettings):
     #: unacked (RabbitMQ redelivers them), in seconds. Keep it under the orchestrator's grace.
     stop_timeout_s: float = Field(default=15.0, gt=0, le=600)
 
+    #: An HTTP request's line and headers must arrive within this long, in seconds (else
+    #: 408); an idle connection that never sends a byte is closed after it as well.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    #: An HTTP request's body must arrive within this long of its headers, in seconds
+    #: (else 408). At the 1 MiB body limit that is at least 35 KB/s.
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    #: Longest request line (method, path and query), in bytes (else 414).
+    max_request_line_bytes: int = Field(default=8 * 1024, ge=1024, le=1024 * 1024)
+    #: Longest request head (request line and every header), in bytes (else 431).
+    max_header_bytes: int = Field(default=32 * 1024, ge=4 * 1024, le=1024 * 1024)
+    #: Open HTTP connections per API process; past it a new one is answered 503 with
+    #: ``Retry-After`` and closed.
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+
     @model_validator(mode="after")
     def _distributed_needs_redis(self) -> Settings:
         if self.broker_url and not self.redis_url:
             raise ValueError("AGENTQ_BROKER_URL needs AGENTQ_REDIS_URL (where results go)")
         return self
+
+    @field_validator("webhook_allowed_ports")
+    @classmethod
+    def _port_list(cls, value: str) -> str:
+        _port_ranges(value)  # a typo fails at start, not at the first webhook
+        return value
+
+    @property
+    def webhook_ports(self) -> tuple[tuple[int, int], ...]:
+        """``webhook_allowed_ports`` as inclusive ``(first, last)`` ranges."""
+        return _port_ranges(self.webhook_allowed_ports)
 
     @property
     def retry_schedule_s(self) -> tuple[float, ...]:

@@ -27,6 +27,9 @@ SWEEP_INTERVAL_S = 1.0
 RATE_LIMIT_ENV = {"AGENTQ_RATE_LIMIT": "10000000"}
 WEBHOOK_ENV = {
     "AGENTQ_WEBHOOK_ALLOW_PRIVATE": "true",
+    # Receivers bind port 0 (the kernel's ephemeral range); port 9 is the discard port
+    # tests name for a receiver that is never there. Every other port is refused as usual.
+    "AGENTQ_WEBHOOK_ALLOWED_PORTS": "80,443,8080,8443,9,32768-60999",
     "AGENTQ_WEBHOOK_RETRY_SCHEDULE_S": "0,1,1,1,1,1,1,1",
     "AGENTQ_WEBHOOK_TIMEOUT_S": "3",
 }
