@@ -28,10 +28,12 @@ BASE = "/v1/companies/{cid:str}/webhooks"
 
 
 async def _check_url(request: Req, url: str) -> None:
-    """Refuse URLs that resolve to private, loopback or link-local addresses (SSRF)."""
-    allow = services(request).settings.webhook_allow_private
+    """Refuse URLs naming a port not allowed, or resolving to private, loopback or link-local
+    addresses (SSRF)."""
+    settings = services(request).settings
+    allow = settings.webhook_allow_private
     try:
-        _, host, port, _ = parse_webhook_url(url)
+        _, host, port, _ = parse_webhook_url(url, allowed_ports=settings.webhook_ports)
         await anyio.to_thread.run_sync(lambda: resolve_safely(host, port, allow_private=allow))
     except UnsafeUrl as exc:
         raise InvalidRequest.at(["url"], str(exc)) from exc

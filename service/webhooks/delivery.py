@@ -215,10 +215,12 @@ class Deliverer:
     def _post(self, url: str, secret: str, event_id: str, body: str) -> Attempt:
         started = time.monotonic()
         try:
-            scheme, host, port, path = parse_webhook_url(url)
-            address = resolve_safely(host, port, allow_private=self.settings.webhook_allow_private)[
-                0
-            ]
+            # A URL stored before the allowed ports changed is checked against today's.
+            scheme, host, port, path = parse_webhook_url(
+                url, allowed_ports=self.settings.webhook_ports
+            )
+            allow = self.settings.webhook_allow_private
+            address = resolve_safely(host, port, allow_private=allow)[0]
         except UnsafeUrl as exc:
             return Attempt(None, 0, f"refused: {exc}")
         now = self.clock()

@@ -4,14 +4,18 @@ A webhook URL is chosen by a user, so without a guard the server would make requ
 user's behalf to its own loopback, to the private network behind it, or to the cloud metadata
 service at 169.254.169.254. Use it in three steps::
 
-    scheme, host, port, target = parse_webhook_url(url)           # shape only, no DNS
-    addresses = resolve_safely(host, port, allow_private=False)   # DNS, then every address checked
+    scheme, host, port, target = parse_webhook_url(url, allowed_ports=settings.webhook_ports)
+    addresses = resolve_safely(host, port, allow_private=False)  # DNS, every address checked
     # connect to addresses[0] (or the next on failure), never to ``host`` again; send
     # ``Host: host`` and, for https, use ``host`` for SNI and certificate checks.
 
 Connecting to a returned address instead of re-resolving ``host`` defeats DNS rebinding (a
 name that answers with a public address when checked and a private one when used). Redirects
 must not be followed blindly: each ``Location`` is a new URL and goes through both steps again.
+
+Only the ports of ``allowed_ports`` may be named (the scheme's default port counts as named),
+whatever ``allow_private`` says: otherwise the delivery log would tell a user which ports of a
+third party's host are open.
 
 The address rules are explicit tables rather than ``ipaddress``'s ``is_global``/``is_private``,
 whose answers have changed between Python releases. IPv6 forms that embed an IPv4 address
@@ -23,12 +27,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
 __all__ = [
     "MAX_URL_LENGTH",
+    "PortRanges",
     "Resolver",
     "UnsafeUrl",
     "parse_webhook_url",
@@ -43,6 +48,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PUBLIC_ONLY = "webhooks may only be sent to public internet addresses"
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: Inclusive ``(first, last)`` port ranges, as ``Settings.webhook_ports`` gives them.
+PortRanges: TypeAlias = Iterable[tuple[int, int]]
 
 _V4 = ipaddress.IPv4Network
 _V6 = ipaddress.IPv6Network
@@ -163,14 +170,16 @@ def _ipv6_reason(address: ipaddress.IPv6Address) -> str | None:
     return None
 
 
-def parse_webhook_url(url: str) -> tuple[str, str, int, str]:
-    """Validate the URL's shape: scheme http or https only, a host, no userinfo (user:pass@),
-    port 1-65535, length <= 2000. Returns (scheme, host, port, path_and_query) with the default
-    port filled in (80/443) and path '/' if empty. Raises UnsafeUrl.
+def parse_webhook_url(url: str, *, allowed_ports: PortRanges) -> tuple[str, str, int, str]:
+    """Validate the URL's shape: scheme http or https only, a host, no userinfo (user:pass@), no
+    fragment (#...), a port of ``allowed_ports`` (inclusive ``(first, last)`` ranges, as
+    ``Settings.webhook_ports`` gives them), length <= 2000. Returns (scheme, host, port,
+    path_and_query) with the default port filled in (80/443) and path '/' if empty. Raises
+    UnsafeUrl.
 
     No DNS is done here; pass ``host`` and ``port`` to :func:`resolve_safely`. ``host`` comes back
     lower-cased, an IPv6 literal without its brackets, an internationalised name in its ASCII
-    (``xn--``) form. The fragment is dropped: it is never sent.
+    (``xn--``) form.
     """
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeUrl(f"The webhook URL is longer than {MAX_URL_LENGTH} characters.")
@@ -188,6 +197,10 @@ def parse_webhook_url(url: str) -> tuple[str, str, int, str]:
     if scheme not in _DEFAULT_PORTS:
         shown = f"{scheme}:" if scheme else "no scheme"
         raise UnsafeUrl(f"The webhook URL must start with http:// or https://, not {shown}.")
+    if "#" in url:  # also an empty one, which urlsplit does not report
+        raise UnsafeUrl(
+            "The webhook URL must not contain a fragment (#...), which is never sent; remove it."
+        )
     if "@" in parts.netloc:
         raise UnsafeUrl(
             "The webhook URL must not contain a user name or password (user:pass@); remove it."
@@ -204,10 +217,24 @@ def parse_webhook_url(url: str) -> tuple[str, str, int, str]:
         raise UnsafeUrl(
             f"The webhook URL's port must be a number from 1 to 65535, not {port_text!r}."
         )
+    _check_port(port, scheme if not port_text else None, tuple(allowed_ports))
     target = parts.path or "/"
     if parts.query:
         target = f"{target}?{parts.query}"
     return scheme, host, port, target
+
+
+def _check_port(port: int, default_of: str | None, allowed: tuple[tuple[int, int], ...]) -> None:
+    """UnsafeUrl unless ``port`` is in one of the ``allowed`` ranges; ``default_of`` names the
+    scheme whose default port it is when the URL names none."""
+    if any(first <= port <= last for first, last in allowed):
+        return
+    named = f"port {port} (the default of {default_of}://)" if default_of else f"port {port}"
+    shown = [str(first) if first == last else f"{first}-{last}" for first, last in allowed]
+    choice = f"one of {', '.join(shown)}" if len(shown) != 1 else shown[0]
+    raise UnsafeUrl(
+        f"The webhook URL's {named} is not allowed; use {choice} (AGENTQ_WEBHOOK_ALLOWED_PORTS)."
+    )
 
 
 def _split_netloc(netloc: str) -> tuple[str, str]:

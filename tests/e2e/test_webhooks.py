@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from standardwebhooks import Webhook
 
-from tests.e2e.client import Api, assert_problem
+from tests.e2e.client import Api, assert_invalid, assert_problem
 from tests.receiver import receiver
 
 
@@ -59,6 +60,68 @@ def test_bad_subscriptions_are_refused(api: Api) -> None:
         {"url": "http://user:pw@127.0.0.1:9/x", "events": ["issue.*"]},
     ]:
         assert_problem(acme.call("POST", "/webhooks", body), 422, "invalid_request")
+
+
+#: URLs refused whatever the stack allows: a port it does not allow (the test stacks allow
+#: 80, 443, 8080, 8443, 9 and 32768-60999), a fragment, userinfo; with what the refusal says.
+REFUSED_URLS = [
+    ("http://93.184.215.14:22/", "port 22 is not allowed; use one of 80, 443, 8080, 8443, 9,"),
+    ("http://93.184.215.14:6379/", "port 6379 is not allowed; use one of 80, 443,"),
+    ("https://93.184.215.14:5432/hook", "port 5432 is not allowed"),
+    ("http://127.0.0.1:6379/", "port 6379 is not allowed"),  # allow_private is on here
+    ("http://93.184.215.14:8443/hook#frag", "must not contain a fragment"),
+    ("http://93.184.215.14:8443/hook#", "must not contain a fragment"),
+    ("http://user:pw@93.184.215.14:8443/hook", "must not contain a user name or password"),
+]
+
+
+def _refused(response: Any, says: str) -> None:
+    (error,) = assert_invalid(response, "url")
+    assert error["loc"] == ["url"], error
+    assert says in error["msg"], error
+
+
+def test_a_webhook_url_naming_a_port_not_allowed_a_fragment_or_userinfo_is_not_created(
+    api: Api,
+) -> None:
+    acme = api.new_company()
+    kept = acme.ok(
+        "POST", "/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["issue.done"]}, status=201
+    )
+    before = acme.ok("GET", "/webhooks")["data"]
+    assert [w["id"] for w in before] == [kept["id"]]
+    for url, says in REFUSED_URLS:
+        _refused(acme.call("POST", "/webhooks", {"url": url, "events": ["issue.done"]}), says)
+    assert acme.ok("GET", "/webhooks")["data"] == before
+
+
+def test_a_webhook_cannot_be_changed_to_a_url_naming_a_port_not_allowed(api: Api) -> None:
+    acme = api.new_company()
+    hook = acme.ok(
+        "POST", "/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["issue.done"]}, status=201
+    )
+    before = acme.ok("GET", f"/webhooks/{hook['id']}")
+    for url, says in REFUSED_URLS:
+        _refused(acme.call("PATCH", f"/webhooks/{hook['id']}", {"url": url}), says)
+        # Nothing else of a refused change is applied either.
+        both = {"url": url, "description": "changed"}
+        _refused(acme.call("PATCH", f"/webhooks/{hook['id']}", both), says)
+    assert acme.ok("GET", f"/webhooks/{hook['id']}") == before
+
+
+def test_a_webhook_url_naming_an_allowed_port_of_a_public_address_is_accepted(api: Api) -> None:
+    acme = api.new_company()
+    # Events of a type this company never emits: nothing is sent to that address.
+    body = {"url": "https://93.184.215.14:8443/hook", "events": ["issue.done"]}
+    hook = acme.ok("POST", "/webhooks", body, status=201)
+    assert hook["url"] == "https://93.184.215.14:8443/hook"
+    for url in [
+        "http://93.184.215.14:8080/hook",
+        "http://93.184.215.14/hook",
+        "https://93.184.215.14:443/",
+    ]:
+        assert acme.ok("PATCH", f"/webhooks/{hook['id']}", {"url": url})["url"] == url
+    assert acme.ok("GET", f"/webhooks/{hook['id']}")["url"] == "https://93.184.215.14:443/"
 
 
 def test_a_delivery_can_be_sent_again(api: Api) -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from typing import Any
 
+import pytest
 from standardwebhooks import Webhook
 
 from domain import commands as c
 from service.ids import new_id
 from tests.e2e.client import Api, Company
 from tests.integration.conftest import Apply
-from tests.procs import Stack
+from tests.procs import Stack, free_port
 from tests.receiver import Receiver, receiver
 
 
@@ -155,3 +157,38 @@ def test_an_event_committed_without_a_relay_message_is_still_delivered(
         (delivered,) = hook.wait_for(1, timeout_s=20)
     assert delivered.payload["type"] == "issue.created"
     assert delivered.payload["data"]["issue"]["title"] == "orphaned event"
+
+
+def test_a_stored_url_whose_port_is_no_longer_allowed_is_refused_at_delivery(
+    distributed: Stack, apply: Apply
+) -> None:
+    """A URL stored before the allowed ports changed (here: stored past the API's check) is
+    refused by the webhooks worker as any unsafe URL is, and nothing connects to it."""
+    with (
+        socket.create_server(("127.0.0.1", free_port())) as listener,
+        Api(distributed.base_url, distributed.admin_token) as api,
+    ):
+        port = listener.getsockname()[1]  # 20000-32000: outside every range the stack allows
+        company = new_id("cmp")
+        assert apply(c.CreateCompany(company, "Moved"), company).applied
+        url = f"http://127.0.0.1:{port}/hook"
+        webhook = c.CreateWebhook(new_id("whk"), url, ("issue.created",), "whsec_" + "A" * 32)
+        assert apply(webhook, company).applied
+        assert apply(c.CreateIssue(new_id("iss"), "to a port not allowed"), company).applied
+        token = api.operator("POST", f"/v1/companies/{company}/tokens", {"role": "admin"})
+        acme = Company(api, company, token.json()["token"])
+        deadline = time.monotonic() + 20
+        logs: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            logs = acme.ok("GET", f"/webhooks/{webhook.webhook_id}/deliveries")["data"]
+            if logs and logs[0]["attempt"] >= 1:
+                break
+            time.sleep(0.1)
+        (log,) = logs
+        assert str(log["lastError"]).startswith(
+            f"refused: The webhook URL's port {port} is not allowed; use one of 80,"
+        ), log
+        assert log["responseStatus"] is None
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):  # no connection is waiting to be accepted
+            listener.accept()

@@ -7,11 +7,13 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.settings import Settings
 from service.webhooks.ssrf import (
     MAX_URL_LENGTH,
     UnsafeUrl,
@@ -19,6 +21,11 @@ from service.webhooks.ssrf import (
     refused_reason,
     resolve_safely,
 )
+
+#: The ports a webhook URL may name by default (80, 443, 8080, 8443), as the settings give them.
+DEFAULT_PORTS = Settings.model_construct().webhook_ports
+#: Every port, for the tests of a URL's shape.
+ANY_PORT = ((1, 65535),)
 
 
 def _teredo(server: str, client: str, flags: int = 0x8000, obscured_port: int = 0x63BF) -> str:
@@ -226,7 +233,7 @@ def test_an_embedded_ipv4_address_is_judged_like_the_address_itself(
         ("http://example.com", ("http", "example.com", 80, "/")),
         ("https://example.com/hooks/agentq", ("https", "example.com", 443, "/hooks/agentq")),
         (
-            "HTTPS://Example.COM:8443/a/b?x=1&y=2#frag",
+            "HTTPS://Example.COM:8443/a/b?x=1&y=2",
             ("https", "example.com", 8443, "/a/b?x=1&y=2"),
         ),
         ("http://example.com:/", ("http", "example.com", 80, "/")),
@@ -244,7 +251,7 @@ def test_an_embedded_ipv4_address_is_judged_like_the_address_itself(
 def test_a_well_formed_url_is_split_with_defaults_filled_in(
     url: str, expected: tuple[str, str, int, str]
 ) -> None:
-    assert parse_webhook_url(url) == expected
+    assert parse_webhook_url(url, allowed_ports=ANY_PORT) == expected
 
 
 @pytest.mark.parametrize(
@@ -261,6 +268,13 @@ def test_a_well_formed_url_is_split_with_defaults_filled_in(
         ("http://user@example.com/", "user name or password"),
         ("http://:pw@example.com/", "user name or password"),
         ("http://example.com@127.0.0.1/", "user name or password"),
+        ("http://user:pw@example.com:8080/", "user name or password"),
+        ("http://example.com/hook#frag", "fragment"),
+        ("http://example.com/hook#", "fragment"),
+        ("http://example.com#", "fragment"),
+        ("http://example.com/hook?x=1#", "fragment"),
+        ("http://example.com#@127.0.0.1/", "fragment"),
+        ("https://example.com:8443/#/route", "fragment"),
         ("http://", "no host"),
         ("http:///hook", "no host"),
         ("http:/hook", "no host"),
@@ -294,14 +308,16 @@ def test_a_well_formed_url_is_split_with_defaults_filled_in(
 )
 def test_a_malformed_or_disallowed_url_is_refused_with_a_reason(url: str, fragment: str) -> None:
     with pytest.raises(UnsafeUrl) as caught:
-        parse_webhook_url(url)
+        parse_webhook_url(url, allowed_ports=ANY_PORT)
     assert fragment in str(caught.value)
 
 
 def test_a_url_of_exactly_the_maximum_length_is_accepted() -> None:
     url = "https://example.com/" + "a" * (MAX_URL_LENGTH - 20)
     assert len(url) == MAX_URL_LENGTH == 2000
-    assert parse_webhook_url(url)[3] == "/" + "a" * (MAX_URL_LENGTH - 20)
+    assert parse_webhook_url(url, allowed_ports=DEFAULT_PORTS)[3] == "/" + "a" * (
+        MAX_URL_LENGTH - 20
+    )
 
 
 @pytest.mark.parametrize(
@@ -315,11 +331,15 @@ def test_a_url_of_exactly_the_maximum_length_is_accepted() -> None:
         "http://[::1/",
         "http://exa mple.com/",
         "https://example.com/" + "a" * 2000,
+        "http://example.com/#",
+        "http://example.com:22/",
+        "http://93.184.215.14:6379/",
+        "http://example.com/",
     ],
 )
 def test_a_refusal_message_is_one_sentence(url: str) -> None:
     with pytest.raises(UnsafeUrl) as caught:
-        parse_webhook_url(url)
+        parse_webhook_url(url, allowed_ports=((443, 443), (8000, 8100)))
     message = str(caught.value)
     assert message.startswith("The webhook ")
     assert message.endswith(".")
@@ -328,6 +348,144 @@ def test_a_refusal_message_is_one_sentence(url: str) -> None:
 
 def test_unsafe_url_is_a_value_error() -> None:
     assert issubclass(UnsafeUrl, ValueError)
+
+
+# ---- Ports --------------------------------------------------------------------------------------
+
+
+def test_the_default_ports_are_the_web_ports() -> None:
+    assert DEFAULT_PORTS == ((80, 80), (443, 443), (8080, 8080), (8443, 8443))
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [
+        ("http://93.184.215.14/", 80),
+        ("https://93.184.215.14/", 443),
+        ("http://93.184.215.14:80/", 80),
+        ("https://93.184.215.14:443/", 443),
+        ("http://93.184.215.14:8080/", 8080),
+        ("https://hooks.example.com:8443/x", 8443),
+        ("http://[2606:4700:4700::1111]:8080/", 8080),
+        ("http://hooks.example.com:0443/", 443),
+    ],
+)
+def test_a_url_naming_a_default_port_is_accepted(url: str, port: int) -> None:
+    assert parse_webhook_url(url, allowed_ports=DEFAULT_PORTS)[2] == port
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://93.184.215.14:22/",
+        "http://93.184.215.14:6379/",
+        "http://93.184.215.14:5432/",
+        "http://93.184.215.14:25/",
+        "http://93.184.215.14:79/",
+        "http://93.184.215.14:81/",
+        "https://93.184.215.14:444/",
+        "http://93.184.215.14:8081/",
+        "http://93.184.215.14:8442/",
+        "http://93.184.215.14:65535/",
+        "http://93.184.215.14:1/",
+        "http://[2606:4700:4700::1111]:22/",
+        "http://hooks.example.com:11211/hook?x=1",
+    ],
+)
+def test_a_url_naming_another_port_is_refused_naming_the_port_and_the_allowed_ones(
+    url: str,
+) -> None:
+    port = urlsplit(url).port
+    with pytest.raises(UnsafeUrl) as caught:
+        parse_webhook_url(url, allowed_ports=DEFAULT_PORTS)
+    assert str(caught.value) == (
+        f"The webhook URL's port {port} is not allowed; use one of 80, 443, 8080, 8443 "
+        "(AGENTQ_WEBHOOK_ALLOWED_PORTS)."
+    )
+
+
+def test_the_scheme_default_port_counts_as_the_port_named() -> None:
+    only_https = ((443, 443),)
+    assert parse_webhook_url("https://hooks.example.com/", allowed_ports=only_https)[2] == 443
+    with pytest.raises(UnsafeUrl) as caught:
+        parse_webhook_url("http://hooks.example.com/", allowed_ports=only_https)
+    assert str(caught.value) == (
+        "The webhook URL's port 80 (the default of http://) is not allowed; "
+        "use 443 (AGENTQ_WEBHOOK_ALLOWED_PORTS)."
+    )
+    with pytest.raises(UnsafeUrl, match="port 80 is not allowed"):
+        parse_webhook_url("http://hooks.example.com:80/", allowed_ports=only_https)
+
+
+TEST_STACK_PORTS = Settings.model_construct(
+    webhook_allowed_ports="80,443,8080,8443,9,32768-60999"
+).webhook_ports
+
+
+@pytest.mark.parametrize("port", [9, 80, 443, 8080, 8443, 32768, 40000, 60999])
+def test_a_port_in_a_range_or_at_either_end_is_accepted(port: int) -> None:
+    url = f"http://127.0.0.1:{port}/hook"
+    assert parse_webhook_url(url, allowed_ports=TEST_STACK_PORTS)[2] == port
+
+
+@pytest.mark.parametrize("port", [8, 10, 22, 6379, 32767, 61000, 65535])
+def test_a_port_just_outside_a_range_is_refused(port: int) -> None:
+    with pytest.raises(UnsafeUrl) as caught:
+        parse_webhook_url(f"http://127.0.0.1:{port}/hook", allowed_ports=TEST_STACK_PORTS)
+    assert str(caught.value) == (
+        f"The webhook URL's port {port} is not allowed; use one of 80, 443, 8080, 8443, 9, "
+        "32768-60999 (AGENTQ_WEBHOOK_ALLOWED_PORTS)."
+    )
+
+
+@given(
+    port=st.integers(1, 65535),
+    ranges=st.lists(
+        st.tuples(st.integers(1, 65535), st.integers(0, 2000)).map(
+            lambda r: (r[0], min(65535, r[0] + r[1]))
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_a_port_is_accepted_exactly_when_a_range_holds_it(
+    port: int, ranges: list[tuple[int, int]]
+) -> None:
+    url = f"https://hooks.example.com:{port}/"
+    if any(first <= port <= last for first, last in ranges):
+        assert parse_webhook_url(url, allowed_ports=ranges)[2] == port
+    else:
+        with pytest.raises(UnsafeUrl, match=f"port {port} is not allowed"):
+            parse_webhook_url(url, allowed_ports=ranges)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://93.184.215.14:8080/#", "fragment"),
+        ("http://93.184.215.14:8080/hook#frag", "fragment"),
+        ("http://user:pw@93.184.215.14:8080/", "user name or password"),
+        ("http://user@93.184.215.14/", "user name or password"),
+    ],
+)
+def test_an_allowed_port_does_not_excuse_a_fragment_or_userinfo(url: str, reason: str) -> None:
+    with pytest.raises(UnsafeUrl, match=reason):
+        parse_webhook_url(url, allowed_ports=DEFAULT_PORTS)
+
+
+def test_the_fragment_refusal_says_what_to_do() -> None:
+    with pytest.raises(UnsafeUrl) as caught:
+        parse_webhook_url("https://hooks.example.com/agentq#", allowed_ports=DEFAULT_PORTS)
+    assert str(caught.value) == (
+        "The webhook URL must not contain a fragment (#...), which is never sent; remove it."
+    )
+
+
+def test_the_port_rule_holds_for_hosts_allow_private_would_let_through() -> None:
+    """``allow_private`` is an address rule only: a loopback URL's port is still checked."""
+    with pytest.raises(UnsafeUrl, match="port 6379 is not allowed"):
+        parse_webhook_url("http://127.0.0.1:6379/", allowed_ports=DEFAULT_PORTS)
+    assert "allow_private" not in inspect.signature(parse_webhook_url).parameters
 
 
 # ---- Resolution ---------------------------------------------------------------------------------
@@ -476,7 +634,7 @@ def test_the_default_resolver_is_getaddrinfo() -> None:
 
 
 def test_a_bracketed_loopback_url_parses_but_is_refused_at_resolve() -> None:
-    _, host, port, _ = parse_webhook_url("http://[::1]/")
+    _, host, port, _ = parse_webhook_url("http://[::1]/", allowed_ports=DEFAULT_PORTS)
     resolver = FakeResolver({})
     with pytest.raises(UnsafeUrl, match="loopback"):
         resolve_safely(host, port, allow_private=False, resolver=resolver)
@@ -484,7 +642,9 @@ def test_a_bracketed_loopback_url_parses_but_is_refused_at_resolve() -> None:
 
 
 def test_a_url_whose_name_points_at_cloud_metadata_is_refused() -> None:
-    _, host, port, _ = parse_webhook_url("http://metadata.attacker.example/latest/meta-data/")
+    _, host, port, _ = parse_webhook_url(
+        "http://metadata.attacker.example/latest/meta-data/", allowed_ports=DEFAULT_PORTS
+    )
     resolver = FakeResolver({"metadata.attacker.example": ["169.254.169.254"]})
     with pytest.raises(UnsafeUrl, match="cloud metadata"):
         resolve_safely(host, port, allow_private=False, resolver=resolver)
@@ -492,7 +652,9 @@ def test_a_url_whose_name_points_at_cloud_metadata_is_refused() -> None:
 
 
 def test_a_public_url_yields_the_address_to_connect_to() -> None:
-    scheme, host, port, target = parse_webhook_url("https://hooks.example.com/agentq?k=1")
+    scheme, host, port, target = parse_webhook_url(
+        "https://hooks.example.com/agentq?k=1", allowed_ports=DEFAULT_PORTS
+    )
     resolver = FakeResolver({"hooks.example.com": ["93.184.216.34"]})
     addresses = resolve_safely(host, port, allow_private=False, resolver=resolver)
     assert (scheme, host, port, target, addresses) == (
