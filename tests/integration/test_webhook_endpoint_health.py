@@ -13,6 +13,7 @@ from service.ids import new_id
 from service.settings import Settings
 from service.webhooks.delivery import Deliverer
 from tests.integration.conftest import Apply
+from tests.procs import WEBHOOK_ENV
 from tests.receiver import receiver
 
 
@@ -21,7 +22,12 @@ def test_an_endpoint_failing_for_five_days_straight_is_disabled(
 ) -> None:
     now = [datetime(2026, 4, 11, 8, 0, tzinfo=UTC)]
     hook_settings = settings.model_copy(
-        update={"webhook_allow_private": True, "webhook_retry_schedule_s": "0,0,0,0,0,0,0,0"}
+        update={
+            "webhook_allow_private": True,
+            # The receiver binds an ephemeral port, as on the test stacks.
+            "webhook_allowed_ports": WEBHOOK_ENV["AGENTQ_WEBHOOK_ALLOWED_PORTS"],
+            "webhook_retry_schedule_s": "0,0,0,0,0,0,0,0",
+        }
     )
     sent: list[str] = []
     deliverer = Deliverer(engine, hook_settings, sent.append, clock=lambda: now[0])
