@@ -174,10 +174,12 @@ async def member_of(request: Request[Any, Any, Any], company_id: str) -> Princip
 
 
 async def admin_of(request: Request[Any, Any, Any], company_id: str) -> Principal:
-    """The operator or the company's admin token; an agent token gets 403."""
+    """The operator or the company's admin token. An agent token gets 403 before any id in
+    the path is looked up: the same answer whether what it names exists, is its company's
+    or another's, so it learns nothing of tokens, webhooks or bulks it may not read."""
     who = await member_of(request, company_id)
     if who.kind == "agent":
-        await refuse(request, company_id, "agent tokens may not do this; use an admin token")
+        raise Forbidden("agent tokens may not do this; use an admin token")
     return who
 
 

@@ -71,7 +71,9 @@ class CommandBus:
         try:
             broker.connection.process_data_events(time_limit=0)
         except Exception:
-            # A closed pika connection fails every later call: drop it, so the next ping
-            # (after RabbitMQ is back) connects afresh instead of reporting "down" for ever.
+            # This thread's connection is closed (RabbitMQ restarted, or it reset the
+            # connection): drop it and ask again on a fresh one, so the answer is about the
+            # broker now, not about a connection that died earlier. Each thread has its own
+            # connection, so without this every thread would answer "down" once.
             del broker.connection
-            raise
+            broker.connection.process_data_events(time_limit=0)

@@ -448,7 +448,8 @@ def test_another_companys_id_in_the_path_is_not_found_on_every_endpoint(world: W
 
 def test_another_companys_ids_under_ones_own_company_are_not_found(world: World) -> None:
     """A's admin and agent tokens, A's company id, B's resource ids in the path: 404, even
-    where the endpoint is admin-only or run-only (API.md: naming B's resources is 404)."""
+    where the endpoint is run-only (API.md: naming B's resources is 404). An agent token on
+    an admin-only endpoint is refused before any id is looked up: 403, as for made-up ids."""
     b_ids = {k: v for k, v in world.refs.items() if k not in {"cid", "aid2"}}
     failures = []
     for endpoint in [e for e in TABLE if e.names_resource]:
@@ -468,10 +469,43 @@ def test_another_companys_ids_under_ones_own_company_are_not_found(world: World)
                 return _same(real, fake(), b_ids)
 
             what = f"{endpoint} [{caller.kind}, A's cid, B's ids]"
-            failure = _check(response, 404, "not_found", what, same)
+            status, code = _refusal_naming_unknown_ids(endpoint, caller)
+            failure = _check(response, status, code, what, same)
             if failure is None and not same():
                 failure = f"{what}: the 404 differs from a made-up id's: {response.text}"
             failures.append(failure)
+    _report(world, [f for f in failures if f])
+
+
+def _refusal_naming_unknown_ids(endpoint: Endpoint, caller: Caller) -> tuple[int, str]:
+    """What naming ids that are not the company's gets: 404, but an agent token on an
+    admin-only endpoint is refused for its role first (403)."""
+    if endpoint.access == ADMIN and caller.kind.endswith("agent"):
+        return 403, "forbidden"
+    return 404, "not_found"
+
+
+def test_an_agent_token_gets_the_same_answer_for_its_companys_ids_and_made_up_ones(
+    world: World,
+) -> None:
+    """No oracle: on every admin-only endpoint, B's agent token naming B's own resources
+    (a token, a webhook, a delivery, a bulk, ...) is answered exactly as for made-up ids."""
+    b_ids = {k: v for k, v in world.refs.items() if k not in {"cid", "aid2"}}
+    caller = Caller("B agent", world.b_agent_token, f"agent:{world.refs['aid']}")
+    failures = []
+    for endpoint in [e for e in TABLE if e.access == ADMIN and e.names_resource]:
+        body = _fill(endpoint.body, _body_refs(world, caller, in_b=True))
+        real = world.api.call(
+            endpoint.method, _url(endpoint, world.b.id, world.refs), caller.token, body
+        )
+        fake_url = _url(endpoint, world.b.id, {**world.refs, **_fake(b_ids)})
+        fake = world.api.call(endpoint.method, fake_url, caller.token, body)
+        what = f"{endpoint} [B agent, B's own ids]"
+        failure = _check(real, 403, "forbidden", what)
+        if failure is None and not _same(real, fake, b_ids):
+            failure = f"{what}: {real.status_code} differs from made-up ids' {fake.status_code}"
+        failures.append(failure)
+    assert len(failures) > 10
     _report(world, [f for f in failures if f])
 
 
