@@ -17,12 +17,12 @@ from litestar import Litestar, Request
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 from sqlalchemy.engine import Engine
 
 from api.auth import TokenCache
 from api.errors import EXCEPTION_HANDLERS
-from api.io import LOG_FIELDS
+from api.io import CLIENT_GONE, LOG_FIELDS
 from api.openapi import add_schemas
 from api.ratelimit import RateLimitHeaders
 from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
@@ -33,6 +33,7 @@ from service.bulk import BulkRunner
 from service.db.engine import make_engine
 from service.logs import configure_logging
 from service.migrate import upgrade
+from service.pagination import cursor_key
 from service.pipeline import Applier
 from service.ratelimit import make_rate_limiter
 from service.results import MemoryResults, RedisResults, ResultWaiter
@@ -101,14 +102,25 @@ _PATH_ID_FIELDS = {
 class RequestLog:
     """Wraps the whole application (so unknown routes count too): one ``http_request`` line
     per request, with the method, route template, status, duration, the ids in the path and
-    the command the request submitted (``api.io.log_fields``)."""
+    the command the request submitted (``api.io.log_fields``). Notes in the scope when the
+    client went away before its request was read (``api.errors`` then answers 499)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or not request_log.isEnabledFor(logging.INFO):
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
+            return
+
+        async def receive_and_note() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                scope.setdefault("state", {})[CLIENT_GONE] = True
+            return message
+
+        if not request_log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive_and_note, send)
             return
         started = time.perf_counter()
         status = 500  # if the app raises before answering, the server answers 500
@@ -120,7 +132,7 @@ class RequestLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive_and_note, send_and_note)
         finally:
             _log_request(cast(dict[str, Any], scope), status, time.perf_counter() - started)
 
@@ -172,13 +184,15 @@ def _queue_depths(
 def _services(
     settings: Settings, engine: Engine, bus: CommandBus, results: ResultWaiter
 ) -> Services:
+    operator_token = admin_token(settings)
     return Services(
         settings=settings,
         engine=engine,
         bus=bus,
         results=results,
         publish_pool=ThreadPoolExecutor(settings.publisher_threads, thread_name_prefix="publish"),
-        admin_token=admin_token(settings),
+        admin_token=operator_token,
+        cursor_key=cursor_key(operator_token),
         tokens=TokenCache(settings.auth_cache_s),
         limiter=make_rate_limiter(
             settings.rate_limit, settings.rate_limit_window_s, settings.redis_url

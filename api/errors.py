@@ -10,9 +10,16 @@ from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.io import json_response, problem_response
+from api.io import (
+    CLIENT_CLOSED_REQUEST,
+    CLIENT_GONE,
+    REQUEST_TIMED_OUT,
+    json_response,
+    problem_response,
+)
 from domain.errors import DomainError
-from service.problems import problem_from_error
+from service.db.errors import caused_by_data, database_unavailable
+from service.problems import problem, problem_from_error
 
 __all__ = ["EXCEPTION_HANDLERS"]
 
@@ -41,12 +48,26 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     return json_response(body, status, headers)
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _client_gone(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """The answer to record when the client is no longer there to read one: 408 when the
+    server timed the body out (``api.server`` already sent it), else 499 (nginx's "client
+    closed request"). Neither is the server's error: logged by ``api.app`` as a request."""
+    state = request.scope.get("state") or {}
+    if state.get(REQUEST_TIMED_OUT):
+        return problem_response("request_timeout", "the request's body did not arrive in time")
+    if state.get(CLIENT_GONE):
+        return Response(content=b"", status_code=CLIENT_CLOSED_REQUEST)
+    return None
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     code = _BY_STATUS.get(exc.status_code)
     if code is None:
-        return server_error(_, exc)
+        return server_error(request, exc)
     if code == "payload_too_large":
-        return problem_response(code, "request bodies are limited to 1 MiB")
+        # Closed after the answer: reading the rest of a huge body would be work for nothing.
+        status, body = problem(code, "request bodies are limited to 1 MiB")
+        return json_response(body, status, {"Connection": "close"})
     if code == "not_found":
         return problem_response(code, "no such resource or route")
     if code == "invalid_request":
@@ -54,12 +75,24 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return problem_response(code, str(exc.detail))
 
 
-def database_error(_: Request[Any, Any, Any], exc: SQLAlchemyError) -> Response[Any]:
-    log.warning("database error: %s", exc.__class__.__name__)
-    return problem_response("unavailable", "the database is unavailable; retry shortly")
+def database_error(request: Request[Any, Any, Any], exc: SQLAlchemyError) -> Response[Any]:
+    """503 only when the database cannot serve anyone; a value it refused is the request's
+    (422); any other failed statement is a bug (500)."""
+    if caused_by_data(exc):
+        log.info("database refused a value: %s", exc.__class__.__name__)
+        return problem_response(
+            "invalid_request", "a value in the request cannot be stored or compared", errors=[]
+        )
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return problem_response("unavailable", "the database is unavailable; retry shortly")
+    return server_error(request, exc)
 
 
-def server_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    gone = _client_gone(request)
+    if gone is not None:
+        return gone
     log.exception("unhandled error", exc_info=exc)
     return problem_response("internal_error", "an unexpected error; it has been logged")
 

@@ -6,27 +6,33 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import Principal
+from api.schemas import RFC3339, RFC3339_HINT
 from api.services import services
 from domain.commands import Command
 from domain.errors import DomainError, FieldError, InvalidRequest
 from service import metrics, queries
 from service.envelope import Envelope, Idempotency, Outcome
 from service.ids import new_id
-from service.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, open_cursor, sign_cursor
 from service.problems import problem
 
 __all__ = [
+    "CLIENT_CLOSED_REQUEST",
+    "CLIENT_GONE",
     "LOG_FIELDS",
+    "REQUEST_TIMED_OUT",
     "Unavailable",
     "json_response",
     "log_fields",
@@ -36,7 +42,9 @@ __all__ = [
     "parse_time",
     "problem_response",
     "query_params",
+    "read_page",
     "submit",
+    "unstorable",
 ]
 
 log = logging.getLogger("agentq.api")
@@ -47,6 +55,15 @@ PROBLEM_JSON = "application/problem+json"
 
 #: Key in the ASGI scope's ``state`` of the fields a handler adds to its request's log line.
 LOG_FIELDS = "agentq.log_fields"
+
+
+#: Keys in the ASGI scope's ``state``: the client went away before its request was read
+#: whole (``api.app.RequestLog`` notes it), or the server timed the request out
+#: (``api.server`` sets it, having answered 408 itself).
+CLIENT_GONE = "agentq.client_gone"
+REQUEST_TIMED_OUT = "agentq.request_timeout"
+#: The status a request whose client went away is logged and counted with (nginx's 499).
+CLIENT_CLOSED_REQUEST = 499
 
 
 def log_fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -93,35 +110,64 @@ async def parse_body(request: Request[Any, Any, Any], model: type[M]) -> tuple[M
         raise InvalidRequest.at([], "the body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidRequest.at([], "the body must be a JSON object")
-    nul = _find_nul(data, ())
-    if nul is not None:
-        raise InvalidRequest.at(list(nul), "text may not contain the NUL character (\\u0000)")
+    found = unstorable(data)
+    if found is not None:
+        raise InvalidRequest.at(list(found[0]), found[1])
     try:
         return model.model_validate(data), data
     except ValidationError as exc:
         raise InvalidRequest(_field_errors(exc)) from exc
 
 
-def _find_nul(
-    value: Any, loc: tuple[str | int, ...], depth: int = 0
-) -> tuple[str | int, ...] | None:
-    """Where a NUL character hides in a parsed body (PostgreSQL text cannot hold one)."""
+#: Deepest nesting of objects and arrays a body may have (the body itself is level 1).
+MAX_DEPTH = 32
+
+Loc = tuple[str | int, ...]
+
+
+def unstorable(value: Any, loc: Loc = (), depth: int = 1) -> tuple[Loc, str] | None:
+    """Where a parsed JSON value holds something that cannot be stored or served back, and
+    why: a NUL character (PostgreSQL text cannot hold one), a lone UTF-16 surrogate (no
+    UTF-8 encoding exists), a number that is not finite (``NaN``, ``Infinity``, ``1e309``:
+    not JSON), or nesting deeper than ``MAX_DEPTH``. Keys are checked as values are."""
     if isinstance(value, str):
-        return loc if "\x00" in value else None
-    if depth > 64:
-        return None
+        reason = _bad_text(value)
+        return None if reason is None else (loc, reason)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return loc, "numbers must be finite (NaN, Infinity and values beyond 1.8e308 are not JSON)"
+    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+        return loc, f"objects and arrays may be nested at most {MAX_DEPTH} levels deep"
     if isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
-                return (*loc, key)
-            found = _find_nul(item, (*loc, key), depth + 1)
+            reason = _bad_text(key)
+            if reason is not None:
+                return (*loc, _shown(key)), f"a key: {reason}"
+            found = unstorable(item, (*loc, key), depth + 1)
             if found is not None:
                 return found
-    if isinstance(value, list):
+    elif isinstance(value, list):
         for i, item in enumerate(value):
-            found = _find_nul(item, (*loc, i), depth + 1)
+            found = unstorable(item, (*loc, i), depth + 1)
             if found is not None:
                 return found
+    return None
+
+
+def _shown(text: str) -> str:
+    """``text`` as an answer can carry it: a lone surrogate written as its escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "text may not contain the NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text may not contain a lone UTF-16 surrogate (\\ud800-\\udfff unpaired)"
     return None
 
 
@@ -129,11 +175,14 @@ def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str
     """Single-valued query parameters; an unknown one is refused (a typo is not ignored)."""
     params: dict[str, str] = {}
     errors = []
-    for name, value in request.query_params.multi_items():
+    items = list(request.query_params.multi_items())
+    if any("\ufffd" in name or "\ufffd" in value for name, value in items):
+        _utf8_query(request)  # percent-escapes of bytes that are no UTF-8 read as U+FFFD
+    for name, value in items:
         if name not in allowed:
-            errors.append(FieldError(("query", name), "unknown query parameter"))
-        elif "\x00" in value:
-            errors.append(FieldError(("query", name), "may not contain the NUL character"))
+            errors.append(FieldError(("query", _shown(name)), "unknown query parameter"))
+        elif (reason := _bad_text(value)) is not None:
+            errors.append(FieldError(("query", name), reason))
         elif name in params:
             errors.append(FieldError(("query", name), "given more than once"))
         else:
@@ -141,6 +190,17 @@ def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str
     if errors:
         raise InvalidRequest(errors)
     return params
+
+
+def _utf8_query(request: Request[Any, Any, Any]) -> None:
+    """422 unless the raw query string is UTF-8 once percent-decoded."""
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    try:
+        parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest.at(
+            ["query"], "the query string is not UTF-8 once percent-decoded"
+        ) from exc
 
 
 def parse_limit(params: Mapping[str, str]) -> int:
@@ -152,28 +212,44 @@ def parse_limit(params: Mapping[str, str]) -> int:
     return int(raw)
 
 
+def _list_scope(request: Request[Any, Any, Any], params: Mapping[str, str]) -> str:
+    """What a cursor is signed for: the list's path (its company and resource) and filters."""
+    filters = sorted((k, v) for k, v in params.items() if k not in {"cursor", "limit"})
+    return f"{request.url.path}?{urlencode(filters)}"
+
+
+async def read_page(
+    request: Request[Any, Any, Any], params: Mapping[str, str], fn: Any, *args: Any
+) -> dict[str, Any]:
+    """A page of ``fn(conn, *args, position, limit)``: the request's cursor checked and opened
+    (422 if it is not one this API gave out for this list and filters), the next one signed."""
+    svc = services(request)
+    scope = _list_scope(request, params)
+    cursor = params.get("cursor")
+    position = open_cursor(svc.cursor_key, scope, cursor) if cursor else None
+    page: dict[str, Any] = await svc.read(fn, *args, position, parse_limit(params))
+    if page.get("nextCursor"):
+        page["nextCursor"] = sign_cursor(svc.cursor_key, scope, page["nextCursor"])
+    return page
+
+
 async def page_of(request: Request[Any, Any, Any], fn: Any, *args: Any) -> Response[Any]:
     """A plain cursor list: ``fn(conn, *args, cursor, limit)``, only ``cursor``/``limit`` taken."""
     params = query_params(request, {"cursor", "limit"})
-    page = await services(request).read(fn, *args, params.get("cursor"), parse_limit(params))
-    return json_response(page)
+    return json_response(await read_page(request, params, fn, *args))
 
 
 def parse_time(params: Mapping[str, str], name: str) -> datetime | None:
     raw = params.get(name)
     if raw is None:
         return None
-    value: datetime | None
+    text = raw.replace(" ", "+")  # a "+" sent unescaped in a query string reads as a space
     try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-        value = parsed.astimezone(UTC) if parsed.tzinfo is not None else None
-    except (ValueError, OverflowError):
-        value = None
-    if value is None:
-        raise InvalidRequest.at(
-            ["query", name], "an RFC 3339 time with a zone, e.g. 2026-04-11T08:14:00Z"
-        )
-    return value
+        if RFC3339.fullmatch(text) is None:
+            raise ValueError(text)
+        return datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidRequest.at(["query", name], RFC3339_HINT) from exc
 
 
 def _if_match(request: Request[Any, Any, Any]) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -10,6 +11,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -46,6 +48,21 @@ __all__ = [
 ]
 
 
+#: An RFC 3339 date-time with a zone (``Z`` or ``±hh:mm``), as API.md writes every time.
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+RFC3339_HINT = "an RFC 3339 time with a zone, e.g. 2026-04-11T08:14:00Z"
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Only RFC 3339 text: pydantic alone would take a number or a digit string as epoch
+    seconds, and more ISO 8601 forms than the document gives."""
+    if not isinstance(value, str) or RFC3339.fullmatch(value) is None:
+        raise ValueError(RFC3339_HINT)
+    return value
+
+
 def _to_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
@@ -53,7 +70,7 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError("the time is out of range once converted to UTC") from exc
 
 
-UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_to_utc)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Ident = Annotated[str, Field(min_length=1, max_length=40)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
@@ -71,6 +88,21 @@ class Body(BaseModel):
     )
 
 
+#: Money as text: plain decimal digits, at most 6 places (no sign, exponent or spaces).
+DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]{1,6})?")
+_MONEY_HINT = 'US dollars as a decimal number or string, at most 6 places, e.g. 1.50 or "1.50"'
+
+
+def _money_input(value: Any) -> Any:
+    """A JSON number, or a string of the document's pattern; pydantic alone would also take
+    ``"1e2"`` (as 100), ``" 1"`` and ``true``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(_MONEY_HINT)
+    if isinstance(value, str) and DECIMAL_TEXT.fullmatch(value) is None:
+        raise ValueError(_MONEY_HINT)
+    return value
+
+
 def _six_places(value: Decimal | None) -> Decimal | None:
     if value is not None and value.as_tuple().exponent < -6:  # type: ignore[operator]
         raise ValueError("money has at most 6 decimal places")
@@ -81,7 +113,7 @@ def _money_schema(schema: dict[str, Any]) -> None:
     """The document says what a decimal string must look like (pydantic leaves it open)."""
     for branch in schema.get("anyOf", []):
         if branch.get("type") == "string":
-            branch["pattern"] = r"^[0-9]+(\.[0-9]{1,6})?$"
+            branch["pattern"] = f"^{DECIMAL_TEXT.pattern}$"
     schema["description"] = "US dollars, at most 6 decimal places (a number or a string)."
 
 
@@ -124,7 +156,11 @@ class AgentPatch(Body):
 
 class Budget(Body):
     per_task_usd: (
-        Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), json_schema_extra=_money_schema)]
+        Annotated[
+            Decimal,
+            BeforeValidator(_money_input),
+            Field(ge=0, le=Decimal("1000000000"), json_schema_extra=_money_schema),
+        ]
         | None
     ) = None
 
@@ -235,7 +271,11 @@ TokenCount = Annotated[int, Field(ge=0, le=10**12, strict=True)]
 
 class CostBody(Body):
     lease_token: LeaseToken
-    usd: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), json_schema_extra=_money_schema)]
+    usd: Annotated[
+        Decimal,
+        BeforeValidator(_money_input),
+        Field(ge=0, le=Decimal("1000000"), json_schema_extra=_money_schema),
+    ]
     input_tokens: TokenCount = 0
     output_tokens: TokenCount = 0
     model: Annotated[str, Field(min_length=1, max_length=100)] | None = None

@@ -34,6 +34,8 @@ class Services:
     #: Threads that publish to the broker (pika blocks; the event loop must not).
     publish_pool: ThreadPoolExecutor
     admin_token: str
+    #: The key list cursors are signed with (``service.pagination.cursor_key``).
+    cursor_key: bytes
     #: Tokens this process looked up lately (most requests then skip the database).
     tokens: TokenCache
     #: Per-token request limits (None: unlimited).

@@ -1,8 +1,15 @@
-"""Keyset pagination on ``(created_at desc, id desc)``: page N costs what page 1 costs."""
+"""Keyset pagination on ``(created_at desc, id desc)``: page N costs what page 1 costs.
+
+A cursor the API gives out is a position signed for one list: ``<position>.<mac>``, the
+mac an HMAC-SHA256 (128 bits kept) over the list's scope (its path, company and filters)
+and the position, keyed with the server's cursor key. A cursor from another list, filter
+or company, or one not made by this API, is refused before it reaches a query."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -13,10 +20,54 @@ from sqlalchemy.engine import Connection
 
 from domain.errors import InvalidRequest
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "decode_cursor", "encode_cursor", "page"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "cursor_key",
+    "decode_cursor",
+    "encode_cursor",
+    "open_cursor",
+    "page",
+    "sign_cursor",
+]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+
+#: Bytes of the HMAC kept in a cursor (128 bits).
+_MAC_BYTES = 16
+#: Longest cursor accepted, in characters (a position is an id and a time, or a group key).
+_MAX_CURSOR = 1000
+_NOT_OURS = "not a cursor this API gave out for this list and these filters"
+
+
+def cursor_key(secret: str) -> bytes:
+    """The key cursors are signed with, derived from a secret every API process shares (the
+    operator token): a cursor from one process is good on the others."""
+    return hashlib.sha256(b"agentq cursor key\x00" + secret.encode()).digest()
+
+
+def _mac(key: bytes, scope: str, position: str) -> str:
+    digest = hmac.new(key, f"{scope}\n{position}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:_MAC_BYTES]).decode().rstrip("=")
+
+
+def sign_cursor(key: bytes, scope: str, position: str) -> str:
+    """The cursor for ``position`` (base64url, so it holds no ".") in the list ``scope``."""
+    return f"{position}.{_mac(key, scope, position)}"
+
+
+def open_cursor(key: bytes, scope: str, cursor: str) -> str:
+    """The position inside a cursor signed for ``scope``; 422 for any other string."""
+    position, dot, mac = cursor.rpartition(".")
+    if (
+        not dot
+        or len(cursor) > _MAX_CURSOR
+        or not cursor.isascii()
+        or not hmac.compare_digest(mac, _mac(key, scope, position))
+    ):
+        raise InvalidRequest.at(["query", "cursor"], _NOT_OURS)
+    return position
 
 
 def encode_cursor(at: datetime, ident: str) -> str:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -20,6 +19,7 @@ from domain import commands as c
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
 from service import metrics
 from service.db import tables as t
+from service.db.errors import database_unreachable
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
 from service.handlers import approvals, costs, issues, org, runs, webhooks
@@ -78,15 +78,6 @@ TRANSIENT_BACKOFF_S = 0.2
 #: in place until the database answers again, however long that takes: dead-lettering it
 #: would lose a command the API accepted, and the shard's later commands must wait for it.
 UNREACHABLE_BACKOFF_MAX_S = 2.0
-
-
-def database_unreachable(error: OperationalError) -> bool:
-    """PostgreSQL could not be reached or cut the connection (no SQLSTATE, class 08, or the
-    server shutting down or starting: 57P0x), as opposed to a statement that failed."""
-    if not isinstance(error.orig, psycopg.OperationalError):
-        return False  # SQLite's errors are statement-level
-    state = error.orig.sqlstate
-    return error.connection_invalidated or state is None or state[:2] == "08" or state[:3] == "57P"
 
 
 def utc_now() -> datetime:

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, patch, post
 from litestar.openapi.spec import Schema
 
 from api.auth import Principal, admin_of, member_of, refuse
-from api.io import json_response, page_of, parse_body, parse_limit, parse_time, query_params, submit
+from api.io import json_response, page_of, parse_body, parse_time, query_params, read_page, submit
 from api.openapi import LIST, ON_ISSUE, PAGE, READ, as_command, documented, moment, text
 from api.resources import Comment, CommentPage, Issue, IssuePage, Run, RunPage
 from api.schemas import (
@@ -74,10 +74,7 @@ async def list_issues(request: Req, cid: str) -> Response[Any]:
     await member_of(request, cid)
     params = query_params(request, LIST_FILTERS)
     filters = _filters(params)
-    page = await services(request).read(
-        queries.list_issues, cid, filters, params.get("cursor"), parse_limit(params)
-    )
-    return json_response(page)
+    return json_response(await read_page(request, params, queries.list_issues, cid, filters))
 
 
 @post(

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from api.auth import admin_of, member_of
-from api.io import json_response, parse_body, parse_limit, parse_time, query_params, submit
+from api.io import json_response, parse_body, parse_time, query_params, read_page, submit
 from api.openapi import ADMIN_LIST, ADMIN_READ, ON_ISSUE, PAGE, as_command, documented, moment, text
 from api.resources import ActivityPage, Approval, ApprovalPage, CostReported, CostRollup
 from api.routes.runs import RUN, acting_agent
@@ -94,9 +94,7 @@ async def cost_rollups(request: Req, cid: str) -> Response[Any]:
     since, until = _hour(params, "since"), _hour(params, "until")
     if since is not None and until is not None and since >= until:
         raise InvalidRequest.at(["query", "until"], "until must be after since")
-    rollup = await services(request).read(
-        cost_rollup, cid, group_by, since, until, params.get("cursor"), parse_limit(params)
-    )
+    rollup = await read_page(request, params, cost_rollup, cid, group_by, since, until)
     return json_response(rollup)
 
 
@@ -135,14 +133,14 @@ async def list_approvals(request: Req, cid: str) -> Response[Any]:
         raise InvalidRequest.at(
             ["query", "status"], f"one of {', '.join(sorted(APPROVAL_STATUSES))}"
         )
-    page = await services(request).read(
+    page = await read_page(
+        request,
+        params,
         approvals.list_approvals,
         cid,
         status,
         params.get("issueId"),
         params.get("agentId"),
-        params.get("cursor"),
-        parse_limit(params),
     )
     return json_response(page)
 
@@ -190,10 +188,7 @@ async def activity(request: Req, cid: str) -> Response[Any]:
     filters = ActivityFilters(
         params.get("issueId"), kind, parse_time(params, "since"), parse_time(params, "until")
     )
-    page = await services(request).read(
-        list_activity, cid, filters, params.get("cursor"), parse_limit(params)
-    )
-    return json_response(page)
+    return json_response(await read_page(request, params, list_activity, cid, filters))
 
 
 ROUTES = [
