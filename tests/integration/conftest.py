@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
 from domain import commands as c
@@ -74,3 +77,31 @@ def distributed(
     log_dir: Path = tmp_path_factory.mktemp("distributed")
     with stack_of_its_own(service_urls, log_dir, workers=2) as stack:
         yield stack
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout_s}s: {what}"
+        time.sleep(0.1)
+
+
+def scrape(stack: Stack, name: str, **labels: str) -> float:
+    """A metric sample's value summed over the stack's running processes that serve a
+    ``/metrics`` of their own (commands workers, schedulers), and over any label not given;
+    0 where it has not been recorded yet. Sweeps are not this stack's to count: the stacks of
+    a run share one database, so one scheduler of the whole run leads (an advisory lock)."""
+    total = 0.0
+    for process in stack.processes:
+        if process.metrics_port is None or process.popen.poll() is not None:
+            continue
+        response = httpx.get(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=10)
+        assert response.status_code == 200, (process.name, response.text)
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    total += float(sample.value)
+    return total

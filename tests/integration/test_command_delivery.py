@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pika
+import pika.exceptions
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -15,10 +17,10 @@ from service.envelope import Envelope
 from service.ids import new_id
 from service.pipeline import Applier
 from service.settings import Settings
-from tests.integration.conftest import Apply, count
+from tests.integration.conftest import Apply, count, scrape, wait_until
 from tests.procs import ServiceUrls, Stack, spawn
 from workers.broker import make_broker
-from workers.commands import CommandBus, declare_command_actors
+from workers.commands import CommandBus, declare_command_actors, queue_name, shard_for
 
 
 def _bus(settings: Settings) -> CommandBus:
@@ -43,6 +45,18 @@ def _envelope(company: str, command: Any) -> Envelope:
     return Envelope(new_id("cmd"), company, "user:test", command, 201)
 
 
+def _queue(broker_url: str, name: str) -> tuple[int, int]:
+    """A RabbitMQ queue's (messages ready, consumers); (0, 0) while it is not declared."""
+    connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+    try:
+        declared = connection.channel().queue_declare(name, passive=True)
+    except pika.exceptions.ChannelClosedByBroker:  # 404: not declared (yet)
+        return 0, 0
+    finally:
+        connection.close()
+    return declared.method.message_count, declared.method.consumer_count
+
+
 def test_a_command_published_while_no_worker_runs_is_applied_once_by_a_worker_started_later(
     own_vhost_urls: ServiceUrls, engine: Engine, company: str, tmp_path: Path
 ) -> None:
@@ -53,7 +67,11 @@ def test_a_command_published_while_no_worker_runs_is_applied_once_by_a_worker_st
     )
     env = _stack_env(settings)
     first = spawn("worker-a", ["-m", "workers", "commands"], env, tmp_path)
-    time.sleep(1.5)  # let it declare the queues and start consuming
+    queues = [queue_name(shard) for shard in range(settings.command_shards)]
+    wait_until(
+        lambda: all(_queue(own_vhost_urls.broker_url, q)[1] >= 1 for q in queues),
+        "the first worker declared every shard queue and consumes it",
+    )
     first.stop()
     assert first.popen.poll() is not None, "the first worker is still running"
 
@@ -62,7 +80,11 @@ def test_a_command_published_while_no_worker_runs_is_applied_once_by_a_worker_st
     envelope = _envelope(company, c.CreateIssue(issue_id, "published while no worker runs"))
     bus.publish(envelope)
     bus.actors[0].broker.close()
-    time.sleep(1.0)
+    shard = queue_name(shard_for(envelope.command.shard_key, settings.command_shards))
+    wait_until(
+        lambda: _queue(own_vhost_urls.broker_url, shard) == (1, 0),
+        "the command waits in its queue, which nobody consumes",
+    )
     assert count(engine, sa.select(t.issues).where(t.issues.c.id == issue_id)) == 0
 
     second = spawn("worker-b", ["-m", "workers", "commands"], env, tmp_path)
@@ -93,11 +115,22 @@ def test_a_redelivered_command_is_applied_once_and_answers_the_same(
         broker_url=distributed.env["AGENTQ_BROKER_URL"], redis_url=settings.redis_url
     )
     bus = _bus(stack_settings)
+    outcomes = (
+        "agentq_commands_applied_total",
+        "agentq_commands_replayed_total",
+        "agentq_commands_rejected_total",
+    )
+
+    def handled() -> float:
+        """Copies of an AssignIssue the stack's workers have answered, however."""
+        return sum(scrape(distributed, name, type="AssignIssue") for name in outcomes)
+
+    before = handled()
     for _ in range(3):  # the broker hands the same message over again
         bus.publish(envelope)
     bus.actors[0].broker.close()
     first = _wait_applied(engine, envelope.command_id)
-    time.sleep(1.0)  # give the copies time to be (not) applied
+    wait_until(lambda: handled() >= before + 3, "the workers answered all three copies")
 
     replayed = applier.apply(envelope)  # a late copy, applied here
     with engine.connect() as conn:

@@ -18,6 +18,7 @@ from service.db import tables as t
 from tests.benchmarks.seed import seed_issues
 from tests.conftest import stack_of_its_own
 from tests.e2e.client import Api
+from tests.integration.conftest import wait_until
 from tests.procs import ServiceUrls, Stack
 
 BULK_SIZE = 3000
@@ -39,9 +40,12 @@ def test_a_worker_stopped_mid_load_loses_nothing_and_applies_nothing_twice(
         issues = [acme.issue(f"graceful {i}")["id"] for i in range(ISSUES)]
         command_ids: list[str] = []
         lock = threading.Lock()
+        stopped = threading.Event()
 
         def send(issue_ids: list[str]) -> None:
             for n in range(PATCHES):
+                if n == PATCHES // 2:  # the second half once the worker is gone
+                    stopped.wait(120)
                 for issue_id in issue_ids:
                     accepted = acme.call(
                         "PATCH",
@@ -54,28 +58,34 @@ def test_a_worker_stopped_mid_load_loses_nothing_and_applies_nothing_twice(
                         command_ids.append(accepted.json()["commandId"])
 
         senders = [threading.Thread(target=send, args=(issues[i::4],)) for i in range(4)]
+
+        def applied_count() -> int:
+            with lock:
+                sent = list(command_ids)
+            with engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        sa.select(sa.func.count()).where(t.applied_commands.c.id.in_(sent))
+                    ).scalar_one()
+                )
+
         for sender in senders:
             sender.start()
-        time.sleep(1.0)  # the worker is busy applying when it is told to stop
-        worker = next(p for p in one_worker.processes if p.name == "worker-commands-0")
-        worker.popen.send_signal(signal.SIGTERM)
-        assert worker.popen.wait(60) == 0, worker.tail()
+        try:
+            # The worker is busy applying when it is told to stop.
+            wait_until(lambda: applied_count() > 0, "the worker applied a first command")
+            worker = next(p for p in one_worker.processes if p.name == "worker-commands-0")
+            worker.popen.send_signal(signal.SIGTERM)
+            assert worker.popen.wait(60) == 0, worker.tail()
+        finally:
+            stopped.set()
         for sender in senders:
             sender.join()
-        with engine.connect() as conn:
-            applied_before_restart = conn.execute(
-                sa.select(sa.func.count()).where(t.applied_commands.c.id.in_(command_ids))
-            ).scalar_one()
+        applied_before_restart = applied_count()
         assert 0 < applied_before_restart < len(command_ids)  # stopped mid-load
         one_worker.start_worker("worker-commands-1")
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                applied = conn.execute(
-                    sa.select(sa.func.count()).where(t.applied_commands.c.id.in_(command_ids))
-                ).scalar_one()
-            if applied == len(command_ids):
-                break
+        while (applied := applied_count()) < len(command_ids) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert applied == len(command_ids), f"{len(command_ids) - applied} commands lost"
         with engine.connect() as conn:

@@ -181,7 +181,7 @@ def _idleness(agent: AgentLoad) -> tuple[int, datetime]:
     return (1, agent.idle_since)
 
 
-@settings(max_examples=300, database=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(agents=_candidates, exclude=st.one_of(st.none(), st.sampled_from(["agt_0", "agt_1"])))
 def test_the_chosen_agent_is_an_eligible_one_that_no_other_eligible_agent_beats(
     agents: list[AgentLoad], exclude: str | None

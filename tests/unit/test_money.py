@@ -75,13 +75,13 @@ def test_ten_thousand_additions_in_micro_dollars_make_exactly_one_dollar() -> No
     assert from_micros(total) == Decimal(1)
 
 
-@settings(max_examples=500, database=None)
+@settings(max_examples=500, deadline=None, database=None)
 @given(micros=st.integers(-_MAX_MICROS, _MAX_MICROS))
 def test_any_stored_amount_round_trips_through_dollars(micros: int) -> None:
     assert to_micros(from_micros(micros)) == micros
 
 
-@settings(max_examples=500, database=None)
+@settings(max_examples=500, deadline=None, database=None)
 @given(
     usd=st.decimals(
         min_value=Decimal("-9223372036854.775807"),
@@ -95,7 +95,7 @@ def test_any_amount_of_at_most_six_places_round_trips_through_storage(usd: Decim
     assert from_micros(to_micros(usd)) == usd
 
 
-@settings(max_examples=300, database=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(
     whole_micros=st.integers(0, 10**12),
     seventh_digit=st.integers(1, 9),

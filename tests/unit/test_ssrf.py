@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.settings import Settings
@@ -197,12 +197,14 @@ def test_a_refusal_reason_is_short() -> None:
     assert all(len(reason) <= 100 for reason in reasons if reason is not None)
 
 
+@settings(deadline=None)  # a wall-clock limit, which a loaded machine breaks
 @given(st.ip_addresses(v=4))
 def test_every_address_python_calls_non_global_is_refused(address: ipaddress.IPv4Address) -> None:
     if not address.is_global or address.is_multicast:
         assert refused_reason(address) is not None
 
 
+@settings(deadline=None)  # a wall-clock limit, which a loaded machine breaks
 @given(st.ip_addresses(v=4))
 def test_an_embedded_ipv4_address_is_judged_like_the_address_itself(
     address: ipaddress.IPv4Address,
@@ -438,6 +440,7 @@ def test_a_port_just_outside_a_range_is_refused(port: int) -> None:
     )
 
 
+@settings(deadline=None)  # a wall-clock limit, which a loaded machine breaks
 @given(
     port=st.integers(1, 65535),
     ranges=st.lists(
