@@ -12,6 +12,9 @@ import pytest
 from tests.e2e.client import Api, Company
 
 JSON = {"content-type": "application/json"}
+#: How long a command answered 202 may take to be applied or rejected, in seconds (a busy
+#: distributed stack on two cores: generous, as a lost command never settles at all).
+COMMAND_SETTLE_S = 15
 ASYNC_JSON = {**JSON, "Prefer": "respond-async"}
 
 #: Whole bodies that are odd as JSON: not objects, bad bytes, deep nesting, odd literals.
@@ -80,7 +83,7 @@ def _write_settles(acme: Company, response: httpx.Response, where: str) -> None:
     _never_a_server_error(response, where)
     if response.status_code != 202:
         return
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + COMMAND_SETTLE_S
     command: dict[str, Any] = {}
     while time.monotonic() < deadline:
         read = acme.api.call("GET", response.headers["location"], acme.token)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.client import Api, Company, assert_invalid
+from tests.e2e.client import Api, Company, assert_invalid, assert_problem
 from tests.e2e.test_observability import Scrape
 from tests.procs import Stack
 
@@ -239,10 +239,17 @@ def test_a_client_that_hangs_up_mid_body_is_not_a_server_error(
             head = (
                 f"POST {acme.prefix}/teams HTTP/1.1\r\nHost: x\r\n"
                 f"Authorization: Bearer {acme.token}\r\nContent-Type: application/json\r\n"
-                "Content-Length: 100\r\n\r\n"
+                "Content-Length: 100\r\nExpect: 100-continue\r\n\r\n"
             )
-            sock.sendall(head.encode() + b'{"na')
-            time.sleep(0.2)  # the handler is waiting for the rest of the body
+            sock.sendall(head.encode())
+            # The server says "100 Continue" once the handler reads the body: it is waiting.
+            interim = b""
+            while not interim.endswith(b"\r\n\r\n"):
+                chunk = sock.recv(100)
+                assert chunk, f"closed after {interim!r}"
+                interim += chunk
+            assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
+            sock.sendall(b'{"na')
     deadline = time.monotonic() + 10
     while True:  # the server notices each hang-up when it next reads
         after = Scrape(api)
@@ -273,3 +280,11 @@ def test_query_values_that_are_not_utf_8_or_hold_a_nul_are_refused(acme: Company
         response = acme.call("GET", f"/issues?{query}")
         assert_invalid(response, "query")
     assert acme.call("GET", "/issues?label=%EF%BF%BD").status_code == 200  # U+FFFD itself
+
+
+def test_a_body_over_1_mib_is_413_and_the_connection_is_closed(acme: Company) -> None:
+    response = acme.call("POST", "/teams", content=b'{"name": "' + b"x" * (1 << 20) + b'"}')
+    body = assert_problem(response, 413, "payload_too_large")
+    assert "1 MiB" in body["detail"]
+    assert response.headers["connection"] == "close"
+    assert acme.ok("GET", "/teams")["data"] == []
