@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from api.app import admin_token
+from api.server import serve
 from service.settings import get_settings
 
 #: How long an idle keep-alive connection stays open, in seconds. Longer than the idle timeout
@@ -21,8 +20,9 @@ def main() -> None:
     # Where the operator token is, never the token: this output ends up in logs.
     where = "AGENTQ_ADMIN_TOKEN" if settings.admin_token else settings.data_dir / "admin_token"
     print(f"agentq: operator token in {where}", flush=True)
-    uvicorn.run(
+    serve(
         "api.app:create_app",
+        settings,
         factory=True,
         host=settings.host,
         port=settings.port,

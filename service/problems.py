@@ -12,6 +12,7 @@ PROBLEM_BASE = "https://agentq.dev/problems/"
 
 #: Problem code -> HTTP status (API.md "Conventions").
 HTTP_STATUS: dict[str, int] = {
+    "bad_request": 400,
     "unauthorized": 401,
     "forbidden": 403,
     "not_found": 404,
@@ -26,14 +27,18 @@ HTTP_STATUS: dict[str, int] = {
     "at_capacity": 409,
     "agent_unavailable": 409,
     "precondition_failed": 412,
+    "request_timeout": 408,
     "payload_too_large": 413,
+    "uri_too_long": 414,
     "unsupported_media_type": 415,
     "rate_limited": 429,
+    "headers_too_large": 431,
     "unavailable": 503,
     "internal_error": 500,
 }
 
 _TITLES: dict[str, str] = {
+    "bad_request": "Bad request",
     "unauthorized": "Unauthorized",
     "forbidden": "Forbidden",
     "not_found": "Not found",
@@ -48,8 +53,11 @@ _TITLES: dict[str, str] = {
     "at_capacity": "Agent at capacity",
     "agent_unavailable": "Agent unavailable",
     "precondition_failed": "Precondition failed",
+    "request_timeout": "Request timeout",
     "payload_too_large": "Payload too large",
+    "uri_too_long": "URI too long",
     "rate_limited": "Rate limited",
+    "headers_too_large": "Request headers too large",
     "unavailable": "Service unavailable",
     "internal_error": "Internal error",
 }
