@@ -10,13 +10,8 @@ from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.io import (
-    CLIENT_CLOSED_REQUEST,
-    CLIENT_GONE,
-    REQUEST_TIMED_OUT,
-    json_response,
-    problem_response,
-)
+from api.io import CLIENT_CLOSED_REQUEST, CLIENT_GONE, json_response, problem_response
+from api.server import TIMED_OUT
 from domain.errors import DomainError
 from service.db.errors import caused_by_data, database_unavailable
 from service.problems import problem, problem_from_error
@@ -53,7 +48,7 @@ def _client_gone(request: Request[Any, Any, Any]) -> Response[Any] | None:
     server timed the body out (``api.server`` already sent it), else 499 (nginx's "client
     closed request"). Neither is the server's error: logged by ``api.app`` as a request."""
     state = request.scope.get("state") or {}
-    if state.get(REQUEST_TIMED_OUT):
+    if state.get(TIMED_OUT):
         return problem_response("request_timeout", "the request's body did not arrive in time")
     if state.get(CLIENT_GONE):
         return Response(content=b"", status_code=CLIENT_CLOSED_REQUEST)

@@ -32,7 +32,6 @@ __all__ = [
     "CLIENT_CLOSED_REQUEST",
     "CLIENT_GONE",
     "LOG_FIELDS",
-    "REQUEST_TIMED_OUT",
     "Unavailable",
     "json_response",
     "log_fields",
@@ -57,11 +56,10 @@ PROBLEM_JSON = "application/problem+json"
 LOG_FIELDS = "agentq.log_fields"
 
 
-#: Keys in the ASGI scope's ``state``: the client went away before its request was read
-#: whole (``api.app.RequestLog`` notes it), or the server timed the request out
-#: (``api.server`` sets it, having answered 408 itself).
+#: Key in the ASGI scope's ``state``: the client went away before its request was read
+#: whole (``api.app.RequestLog`` notes it). ``api.server.TIMED_OUT``: the server timed the
+#: request's body out (and answered 408 itself).
 CLIENT_GONE = "agentq.client_gone"
-REQUEST_TIMED_OUT = "agentq.request_timeout"
 #: The status a request whose client went away is logged and counted with (nginx's 499).
 CLIENT_CLOSED_REQUEST = 499
 

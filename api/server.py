@@ -47,6 +47,10 @@ TIMED_OUT = "agentq.request_timeout"
 
 log = logging.getLogger("agentq.http")
 
+#: How long a refused connection is still read (and what comes dropped) after its answer,
+#: in seconds, before it is closed.
+LINGER_S = 2.0
+
 #: ``HTTP/1.1`` and the space before it, which every request line has after its target.
 _VERSION_BYTES = len(" HTTP/1.1")
 
@@ -313,7 +317,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if cycle is not None and not cycle.response_complete:
             cycle.disconnected = True
             cycle.message_event.set()
-        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after the answer, as nginx's lingering close does: a client still sending
+        (a huge header, a body) would get a reset that can destroy the answer before it is
+        read. So the sending side is shut, what still comes is read and dropped
+        (``data_received``), and the connection closes after ``LINGER_S``."""
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.flow.resume_reading()
+            self.loop.call_later(LINGER_S, self.transport.close)
+        else:
+            self.transport.close()
 
     def _answer(
         self, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]

@@ -16,7 +16,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from api.server import TIMED_OUT, LimitedHttpToolsProtocol, Limits, protocol_class
+from api.server import LINGER_S, TIMED_OUT, LimitedHttpToolsProtocol, Limits, protocol_class
 
 
 class Transport:
@@ -47,6 +47,9 @@ class Transport:
 
     def resume_reading(self) -> None:
         self.reading = True
+
+    def can_write_eof(self) -> bool:
+        return False  # closed at once after an answer (``LingeringTransport`` can half-close)
 
 
 class App:
@@ -382,3 +385,38 @@ def test_a_path_that_is_not_ascii_gets_a_problem_400(loop: asyncio.AbstractEvent
     settle(loop)
     assert transport.closed
     assert [status for status, _, _ in answers(transport.written)] == [200, 400]
+
+
+class LingeringTransport(Transport):
+    """A transport that can shut its sending side, as a TCP one can."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.eof = False
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+
+def test_a_refused_client_still_sending_is_read_and_dropped_before_the_close(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """nginx's lingering close: the answer, then the sending side shut, then what still
+    comes read and dropped until the close, so the client gets no reset before the answer."""
+    config = Config(app=App(), lifespan="off", timeout_keep_alive=75)
+    config.load()
+    protocol = protocol_class(Limits(max_header_bytes=4096))(config, ServerState(), {}, _loop=loop)
+    transport = LingeringTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    protocol.data_received(b"GET / HTTP/1.1\r\nX-Big: ")
+    protocol.data_received(b"a" * 5000)
+    [(status, _, _)] = answers(transport.written)
+    assert status == 431 and transport.eof and not transport.closed
+    assert transport.reading
+    protocol.data_received(b"a" * 100_000)  # dropped
+    assert len(answers(transport.written)) == 1
+    settle(loop, LINGER_S + 0.1)
+    assert transport.closed
