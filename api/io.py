@@ -33,6 +33,7 @@ __all__ = [
     "CLIENT_GONE",
     "LOG_FIELDS",
     "Unavailable",
+    "body_errors",
     "json_response",
     "log_fields",
     "page_of",
@@ -90,11 +91,34 @@ def problem_response(code: str, detail: str, **extra: Any) -> Response[Any]:
     return json_response(body, status, headers)
 
 
-def _field_errors(error: ValidationError) -> list[FieldError]:
-    return [
-        FieldError(tuple(e["loc"]), e["msg"].removeprefix("Value error, "))
-        for e in error.errors(include_url=False)
-    ]
+def body_errors(error: ValidationError, data: Any) -> list[FieldError]:
+    """Pydantic's errors, each located in the body as sent. A field that may be left out but
+    not be null is a union with None: its "should be None" branch is dropped, and the names
+    pydantic gives union branches (``Budget``, ``constrained-str``) are left out of ``loc``."""
+    found = error.errors(include_url=False)
+    if any(e["type"] != "none_required" for e in found):
+        found = [e for e in found if e["type"] != "none_required"]
+    errors: list[FieldError] = []
+    for e in found:
+        field_error = FieldError(_in_body(data, e["loc"]), e["msg"].removeprefix("Value error, "))
+        if field_error not in errors:
+            errors.append(field_error)
+    return errors
+
+
+def _in_body(data: Any, loc: tuple[str | int, ...]) -> Loc:
+    """``loc`` without the parts that name no place in ``data`` (union branch tags); a last
+    part naming a key ``data`` lacks (a missing field) is kept."""
+    kept: list[str | int] = []
+    at = data
+    for i, part in enumerate(loc):
+        in_list = isinstance(at, list) and isinstance(part, int) and 0 <= part < len(at)
+        if in_list or (isinstance(at, dict) and part in at):
+            at = at[part]
+        elif not (isinstance(at, dict) and i == len(loc) - 1):  # else a missing field
+            continue
+        kept.append(part)
+    return tuple(kept)
 
 
 async def parse_body(request: Request[Any, Any, Any], model: type[M]) -> tuple[M, Any]:
@@ -114,7 +138,7 @@ async def parse_body(request: Request[Any, Any, Any], model: type[M]) -> tuple[M
     try:
         return model.model_validate(data), data
     except ValidationError as exc:
-        raise InvalidRequest(_field_errors(exc)) from exc
+        raise InvalidRequest(body_errors(exc, data)) from exc
 
 
 #: Deepest nesting of objects and arrays a body may have (the body itself is level 1).

@@ -9,12 +9,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import errors
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.errors import database_error, server_error
-from api.io import CLIENT_GONE, unstorable
+from api.io import CLIENT_GONE, body_errors, unstorable
+from api.schemas import AgentPatch, IssueCreate, IssuePatch
 from api.server import TIMED_OUT
 
 
@@ -98,3 +101,17 @@ def test_unstorable_allows_32_levels_of_nesting_and_no_more() -> None:
     found = unstorable(nested(33))
     assert found is not None and "32 levels" in found[1]
     assert len(found[0]) == 32
+
+
+def test_a_refusal_locates_each_error_in_the_body_as_sent_without_union_branch_names() -> None:
+    cases: list[tuple[type[BaseModel], dict[str, Any], list[tuple[str | int, ...]]]] = [
+        (IssuePatch, {"budget": {"perTaskUsd": "1e2"}}, [("budget", "perTaskUsd")]),
+        (IssuePatch, {"title": 5, "labels": [""]}, [("title",), ("labels", 0)]),
+        (IssuePatch, {"budget": {"perTaskUsd": 1, "x": 2}}, [("budget", "x")]),
+        (AgentPatch, {"capacity": "x", "status": "nope"}, [("capacity",), ("status",)]),
+        (IssueCreate, {}, [("title",)]),  # a missing field is named all the same
+    ]
+    for model, body, locs in cases:
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate(body)
+        assert [e.loc for e in body_errors(caught.value, body)] == locs, (model, body)
