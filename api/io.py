@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from litestar import Request, Response
 from pydantic import BaseModel, ValidationError
@@ -25,7 +25,7 @@ from domain.errors import DomainError, FieldError, InvalidRequest
 from service import metrics, queries
 from service.envelope import Envelope, Idempotency, Outcome
 from service.ids import new_id
-from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, open_cursor, sign_cursor
+from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, list_scope, open_cursor, sign_cursor
 from service.problems import problem
 
 __all__ = [
@@ -234,19 +234,13 @@ def parse_limit(params: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def _list_scope(request: Request[Any, Any, Any], params: Mapping[str, str]) -> str:
-    """What a cursor is signed for: the list's path (its company and resource) and filters."""
-    filters = sorted((k, v) for k, v in params.items() if k not in {"cursor", "limit"})
-    return f"{request.url.path}?{urlencode(filters)}"
-
-
 async def read_page(
     request: Request[Any, Any, Any], params: Mapping[str, str], fn: Any, *args: Any
 ) -> dict[str, Any]:
     """A page of ``fn(conn, *args, position, limit)``: the request's cursor checked and opened
     (422 if it is not one this API gave out for this list and filters), the next one signed."""
     svc = services(request)
-    scope = _list_scope(request, params)
+    scope = list_scope(request.url.path, params)
     cursor = params.get("cursor")
     position = open_cursor(svc.cursor_key, scope, cursor) if cursor else None
     page: dict[str, Any] = await svc.read(fn, *args, position, parse_limit(params))

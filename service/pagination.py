@@ -11,9 +11,10 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -26,6 +27,7 @@ __all__ = [
     "cursor_key",
     "decode_cursor",
     "encode_cursor",
+    "list_scope",
     "open_cursor",
     "page",
     "sign_cursor",
@@ -39,6 +41,13 @@ _MAC_BYTES = 16
 #: Longest cursor accepted, in characters (a position is an id and a time, or a group key).
 _MAX_CURSOR = 1000
 _NOT_OURS = "not a cursor this API gave out for this list and these filters"
+
+
+def list_scope(path: str, params: Mapping[str, str]) -> str:
+    """What a cursor is signed for: the list's path (its company and resource) and its
+    filters, every query parameter but ``cursor`` and ``limit`` (a limit may change)."""
+    filters = sorted((k, v) for k, v in params.items() if k not in {"cursor", "limit"})
+    return f"{path}?{urlencode(filters)}"
 
 
 def cursor_key(secret: str) -> bytes:

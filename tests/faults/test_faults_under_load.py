@@ -85,14 +85,20 @@ class World:
 
 
 def _send(
-    world: World, http: httpx.Client, op: str, method: str, path: str, body: Any = None
+    world: World,
+    http: httpx.Client,
+    op: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    attempts: int = RETRIES,
 ) -> Answer:
     """One request; a write carries an Idempotency-Key and is sent again with it after a 503
     (the one retry a client is told to make), every answer recorded."""
     headers = {"Idempotency-Key": uuid.uuid4().hex} if method != "GET" else {}
     if method != "GET" and random.random() < 0.25:
         headers["Prefer"] = "respond-async"
-    for _ in range(RETRIES):
+    for _ in range(attempts):
         phase, started = world.phase, time.monotonic()
         try:
             r = http.request(method, path, json=body, headers=headers)
@@ -225,6 +231,22 @@ def _ready_within(stack: Stack, timeout_s: float) -> float:
     raise AssertionError(f"not ready {timeout_s}s after the outage ended")
 
 
+#: A request that needs the service, sent once in each of its outages: the load threads
+#: may all be waiting on something else then (a write waits out the command wait while
+#: PostgreSQL is down), and every outage must be met by a request all the same.
+PROBES: dict[str, tuple[str, str, Any]] = {
+    "rabbitmq": ("POST", "/teams", {"name": "probe"}),  # a command to publish
+    "postgresql": ("GET", "/issues", None),  # a read
+}
+
+
+def _probe(world: World, service: str) -> None:
+    if service in PROBES:
+        method, path, body = PROBES[service]
+        with _client(world.acme, world.acme.token) as http:
+            _send(world, http, f"probe {service}", method, path, body, attempts=1)
+
+
 def _inject_faults(world: World, stack: Stack) -> dict[str, Any]:
     """Kill -9 and restart commands workers, then stop and start each service in turn."""
     figures: dict[str, Any] = {"worker_kills": 0, "outages": [], "recovery_s": {}}
@@ -242,6 +264,7 @@ def _inject_faults(world: World, stack: Stack) -> dict[str, Any]:
             time.sleep(2.0)
             world.phase = f"{service} down"  # from the moment it starts stopping
             with outage(service):
+                _probe(world, service)
                 time.sleep(DOWN_S)
             world.phase = f"{service} back"
             figures["outages"].append(service)
