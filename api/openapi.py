@@ -114,7 +114,7 @@ PAGE: dict[str, Schema] = {
     "limit": Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=200, default=50),
 }
 
-#: Request headers a write may carry (see API.md "Conventions").
+#: Request headers a write may carry (see docs/api.md "Conventions").
 HEADERS: dict[str, Parameter] = {
     "Idempotency-Key": Parameter(
         name="Idempotency-Key",

@@ -1,4 +1,4 @@
-"""Request bodies: camelCase, unknown fields refused, limits from API.md."""
+"""Request bodies: camelCase, unknown fields refused, limits from docs/api.md."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 
-#: An RFC 3339 date-time with a zone (``Z`` or ``±hh:mm``), as API.md writes every time.
+#: An RFC 3339 date-time with a zone (``Z`` or ``±hh:mm``), as docs/api.md writes every time.
 RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )

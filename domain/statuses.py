@@ -60,7 +60,7 @@ T = Trigger
 TERMINAL: frozenset[IssueStatus] = frozenset({S.DONE, S.FAILED, S.CANCELLED})
 NON_TERMINAL: frozenset[IssueStatus] = frozenset(set(S) - TERMINAL)
 
-#: (from, to) -> the triggers that may cause that transition (API.md "The state machine").
+#: (from, to) -> the triggers that may cause that transition (docs/api.md "The state machine").
 TRANSITIONS: Mapping[tuple[IssueStatus, IssueStatus], frozenset[Trigger]] = {
     (S.QUEUED, S.ASSIGNED): frozenset({T.ASSIGN, T.DISPATCH}),
     (S.ASSIGNED, S.ASSIGNED): frozenset({T.REASSIGN}),

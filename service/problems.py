@@ -10,7 +10,7 @@ __all__ = ["HTTP_STATUS", "PROBLEM_BASE", "problem", "problem_from_error"]
 
 PROBLEM_BASE = "https://agentq.dev/problems/"
 
-#: Problem code -> HTTP status (API.md "Conventions").
+#: Problem code -> HTTP status (docs/api.md "Conventions").
 HTTP_STATUS: dict[str, int] = {
     "bad_request": 400,
     "unauthorized": 401,

@@ -42,7 +42,7 @@ ROUNDS = 3
 #: ``worker-commands`` processes in the stack under test (they share the shards).
 COMMAND_WORKERS = int(os.environ.get("BENCH_COMMAND_WORKERS", "1"))
 CONCURRENCY = 32
-#: The shortest lease a claim may ask for, in seconds (API.md).
+#: The shortest lease a claim may ask for, in seconds (docs/api.md).
 LEASE_TTL_S = 10
 
 Figures = dict[str, float]

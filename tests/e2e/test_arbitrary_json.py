@@ -38,7 +38,7 @@ MAX_EXAMPLES = int(os.environ.get("ARBITRARY_JSON_EXAMPLES", "40"))
 SEED = os.environ.get("ARBITRARY_JSON_SEED")
 LOCAL_HOOK = "http://127.0.0.1:9/hook"  # webhooks only ever point here (nothing listens)
 JSON_HEADERS = {"Content-Type": "application/json"}
-MAX_DEPTH = 32  # API.md: the body is level 1; deeper objects and arrays are refused
+MAX_DEPTH = 32  # docs/limits.md: the body is level 1; deeper objects and arrays are refused
 
 
 class Raw(str):

@@ -88,7 +88,7 @@ def test_the_label_filter_is_an_exact_match(api: Api) -> None:
 
 
 def test_since_and_until_bound_the_creation_time(api: Api) -> None:
-    """``since`` is inclusive and ``until`` exclusive (API.md is silent; the implementation's
+    """``since`` is inclusive and ``until`` exclusive (docs/api.md is silent; the implementation's
     choice, which makes adjacent windows partition the issues)."""
     acme = api.new_company()
     first, second, third = (acme.issue(f"issue {i}") for i in range(3))

@@ -138,7 +138,7 @@ def test_cancelling_a_dependency_hands_off_the_issues_waiting_on_it(api: Api) ->
     dependency = acme.issue("dependency")
     waiting = acme.issue("waiting", dependencies=[dependency["id"]])
     acme.ok("POST", f"/issues/{dependency['id']}/cancel", {"reason": "dropped"})
-    # API.md does not say whether the same command or a sweep moves it: allow one sweep.
+    # docs/api.md does not say whether the same command or a sweep moves it: allow one sweep.
     deadline = time.monotonic() + 6
     while (status := acme.ok("GET", f"/issues/{waiting['id']}")["status"]) != "handoff":
         if time.monotonic() > deadline:

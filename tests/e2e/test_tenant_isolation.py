@@ -448,7 +448,7 @@ def test_another_companys_id_in_the_path_is_not_found_on_every_endpoint(world: W
 
 def test_another_companys_ids_under_ones_own_company_are_not_found(world: World) -> None:
     """A's admin and agent tokens, A's company id, B's resource ids in the path: 404, even
-    where the endpoint is run-only (API.md: naming B's resources is 404). An agent token on
+    where the endpoint is run-only (docs/api.md: naming B's resources is 404). An agent token on
     an admin-only endpoint is refused before any id is looked up: 403, as for made-up ids."""
     b_ids = {k: v for k, v in world.refs.items() if k not in {"cid", "aid2"}}
     failures = []

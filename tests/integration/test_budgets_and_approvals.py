@@ -24,7 +24,7 @@ from service.db import tables as t
 from tests.e2e.client import Api, Company, assert_problem, walk
 from tests.procs import SWEEP_INTERVAL_S, Stack
 
-#: The shortest lease a claim may ask for, in seconds (API.md).
+#: The shortest lease a claim may ask for, in seconds (docs/api.md).
 MIN_LEASE_S = 10
 MICROS = Decimal(1_000_000)
 

@@ -1,6 +1,6 @@
 """Cost reports and the budget cap (``domain.costs``), and approvals (``domain.approvals``).
 
-API.md "Costs and budgets", "Review, approvals, activity, costs". Pure rules: the clock is
+docs/api.md "Costs and budgets", "Review, approvals, activity, costs". Pure rules: the clock is
 ``NOW`` plus ``timedelta`` steps.
 """
 

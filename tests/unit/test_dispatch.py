@@ -1,6 +1,6 @@
 """The dispatcher's choice (``domain.issues.pick_agent``) and agent availability.
 
-API.md: an agent is available when it is active and its assigned + running issues number
+docs/api.md: an agent is available when it is active and its assigned + running issues number
 fewer than its capacity; among available agents the least loaded wins, ties by longest
 idle (an agent never given work counts as the idlest).
 """

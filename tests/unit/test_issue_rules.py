@@ -1,7 +1,7 @@
 """The rules for issues (``domain.issues``): create, PATCH, assign, reassign, cancel, comment.
 
 Each rule takes the current state and a fixed ``now``; the tests check the issue it
-returns, the events it records, and the errors it raises, against API.md.
+returns, the events it records, and the errors it raises, against docs/api.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Runs and fenced leases (``domain.runs``): claim, checkpoint, complete, fail, hand off,
 expire, review.
 
-API.md "The agent work loop", "The run object", "The state machine". Every rule is pure:
+docs/api.md "The agent work loop", "The run object", "The state machine". Every rule is pure:
 the clock is ``NOW`` plus ``timedelta`` steps, and nothing here reads a real clock.
 """
 

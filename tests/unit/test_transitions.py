@@ -2,7 +2,7 @@
 
 Every (from, to, trigger) in IssueStatus x IssueStatus x Trigger is checked against the
 table itself: the table is the single source of truth, so it is read, never re-typed.
-A few facts of the API.md state machine are then asserted against the table.
+A few facts of the docs/api.md state machine are then asserted against the table.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_both_refusals_are_domain_errors() -> None:
     assert issubclass(InvalidTransition, DomainError)
 
 
-# --- facts of the API.md state machine, asserted against the table ---------------------
+# --- facts of the docs/api.md state machine, asserted against the table ---------------------
 
 
 def test_done_failed_and_cancelled_are_the_terminal_statuses_and_the_rest_are_not() -> None:
@@ -147,7 +147,7 @@ def test_a_running_issue_goes_back_to_the_queue_when_its_lease_expires_or_it_fai
 
 
 def test_a_running_issue_cannot_be_reassigned_straight_to_another_agent() -> None:
-    # API.md: reassign while running goes through ``queued`` (then assign), never directly.
+    # docs/api.md: reassign while running goes through ``queued`` (then assign), never directly.
     assert not is_allowed(S.RUNNING, S.ASSIGNED, T.REASSIGN)
 
 

@@ -1,0 +1,73 @@
+"""The documentation stays true: its links resolve inside the repository, and every route the
+API serves is in the reference (docs/api.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: ``[text](target)``, not an image, not inside inline code.
+LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(([^)\s]+)\)")
+
+APP_ROUTES = """
+import json
+from api.app import create_app
+app = create_app()
+print(json.dumps([[m, r.path] for r in app.routes for m in sorted(getattr(r, "methods", ()))]))
+"""
+
+
+def _links(path: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.DOTALL)  # code blocks
+    return LINK.findall(re.sub(r"`[^`\n]*`", "", text))
+
+
+def _template(path: str) -> str:
+    """A path with each parameter written ``{}`` (the docs and the code name them apart)."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def test_every_relative_link_in_the_readme_and_docs_names_a_file_in_the_repository() -> None:
+    broken = []
+    for document in DOCUMENTS:
+        for target in _links(document):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a URL, or an anchor on the same page
+            file = (document.parent / target.split("#")[0]).resolve()
+            if not file.is_relative_to(ROOT) or not file.exists():
+                broken.append(f"{document.relative_to(ROOT)}: {target}")
+    assert not broken, broken
+    assert len(DOCUMENTS) >= 4  # README, api, architecture, limits
+
+
+def test_the_reference_lists_every_route_the_api_serves(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTQ_")}
+    env["AGENTQ_DATA_DIR"] = str(tmp_path)
+    listed = subprocess.run(
+        [sys.executable, "-c", APP_ROUTES],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr.decode()
+    served = {
+        (method, _template(path))
+        for method, path in json.loads(listed.stdout)
+        if method in {"GET", "POST", "PATCH", "DELETE"} and path.startswith("/v1/")
+    }
+    rows = re.findall(r"^\| (GET|POST|PATCH|DELETE) \| (/v1/[^ |]+) \|", _reference(), re.M)
+    documented = {(method, _template(path)) for method, path in rows}
+    assert sorted(served - documented) == [], "routes missing from docs/api.md"
+    assert sorted(documented - served) == [], "docs/api.md lists routes the API does not serve"
+
+
+def _reference() -> str:
+    return (ROOT / "docs" / "api.md").read_text()
