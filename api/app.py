@@ -31,6 +31,7 @@ from domain.errors import NotFound
 from service import metrics
 from service.bulk import BulkRunner
 from service.db.engine import make_engine
+from service.ids import new_id
 from service.logs import configure_logging
 from service.migrate import upgrade
 from service.pagination import cursor_key
@@ -119,9 +120,7 @@ class RequestLog:
                 scope.setdefault("state", {})[CLIENT_GONE] = True
             return message
 
-        if not request_log.isEnabledFor(logging.INFO):
-            await self.app(scope, receive_and_note, send)
-            return
+        request_id = _request_id(scope)
         started = time.perf_counter()
         status = 500  # if the app raises before answering, the server answers 500
 
@@ -129,19 +128,38 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
             await send(message)
 
         try:
             await self.app(scope, receive_and_note, send_and_note)
         finally:
-            _log_request(cast(dict[str, Any], scope), status, time.perf_counter() - started)
+            if request_log.isEnabledFor(logging.INFO):
+                seconds = time.perf_counter() - started
+                _log_request(cast(dict[str, Any], scope), status, seconds, request_id.decode())
 
 
-def _log_request(scope: dict[str, Any], status: int, seconds: float) -> None:
+#: A client's ``X-Request-Id`` is kept when it is this long at most and printable ASCII.
+MAX_REQUEST_ID = 200
+
+
+def _request_id(scope: Scope) -> bytes:
+    """The client's ``X-Request-Id`` if it is a sane one, else a new ``req_`` id: echoed on
+    the answer and written on the request's log line, to find one from the other."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            if 0 < len(value) <= MAX_REQUEST_ID and all(32 < b < 127 for b in value):
+                return bytes(value)
+            break
+    return new_id("req").encode()
+
+
+def _log_request(scope: dict[str, Any], status: int, seconds: float, request_id: str) -> None:
     method, path = scope.get("method", ""), scope.get("path", "")
     duration_ms = round(seconds * 1000, 2)
     extra: dict[str, Any] = {
         "action": "http_request",
+        "request_id": request_id,
         "method": method,
         "route": scope.get("path_template"),
         "path": path,

@@ -67,6 +67,11 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         return problem_response(code, "no such resource or route")
     if code == "invalid_request":
         return problem_response(code, str(exc.detail), errors=[])
+    if code == "method_not_allowed":
+        # The methods the path takes (Litestar's router names them in ``Allow``).
+        allow = (exc.headers or {}).get("allow", "")
+        status, body = problem(code, f"this path takes {allow}" if allow else "not this method")
+        return json_response(body, status, {"Allow": allow} if allow else {})
     return problem_response(code, str(exc.detail))
 
 

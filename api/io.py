@@ -205,6 +205,8 @@ def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str
             errors.append(FieldError(("query", _shown(name)), "unknown query parameter"))
         elif (reason := _bad_text(value)) is not None:
             errors.append(FieldError(("query", name), reason))
+        elif not value and name != "cursor":  # an empty cursor: the first page
+            errors.append(FieldError(("query", name), "give a value, or leave it out"))
         elif name in params:
             errors.append(FieldError(("query", name), "given more than once"))
         else:

@@ -99,13 +99,13 @@ def _string(**constraints: Any) -> Schema:
 
 
 def text(description: str, **constraints: Any) -> Schema:
-    """A string query parameter."""
-    return _string(description=description, **constraints)
+    """A string query parameter (an empty one is refused: leave it out instead)."""
+    return _string(description=description, **{"min_length": 1, **constraints})
 
 
 def moment(description: str) -> Schema:
     """A time query parameter (RFC 3339, with a zone)."""
-    return _string(format=OpenAPIFormat.DATE_TIME, description=description)
+    return _string(format=OpenAPIFormat.DATE_TIME, description=description, min_length=1)
 
 
 #: ``?cursor=&limit=`` of every list.

@@ -109,6 +109,15 @@ class Health(Answer):
     status: Literal["ok", "ready"]
 
 
+class Index(Answer):
+    """``GET /``: where to read about the API."""
+
+    name: Literal["agentq"]
+    docs: str
+    openapi: str
+    reference: str
+
+
 class Spent(Answer):
     usd: Usd | None
 

@@ -11,10 +11,24 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from api.io import json_response, problem_response
 from api.openapi import documented
-from api.resources import Health
+from api.resources import Health, Index
 from api.services import services
 
 __all__ = ["ROUTES"]
+
+
+#: Where ``GET /`` points a newcomer.
+INDEX = {
+    "name": "agentq",
+    "docs": "/schema/swagger",
+    "openapi": "/schema/openapi.json",
+    "reference": "docs/api.md in the agentq repository",
+}
+
+
+@get("/", operation_class=documented(answers={200: Index}, errors=(), auth=False))
+async def index() -> Response[Any]:
+    return json_response(INDEX)
 
 
 @get("/health", operation_class=documented(answers={200: Health}, errors=(), auth=False))
@@ -63,4 +77,4 @@ def metrics() -> Response[bytes]:
     )
 
 
-ROUTES = [health, ready, metrics]
+ROUTES = [index, health, ready, metrics]

@@ -241,6 +241,23 @@ def test_each_request_and_command_is_one_json_log_line(info_stack: Stack) -> Non
     assert unknown["status"] == 404 and unknown["route"] is None
 
 
+def test_every_answer_names_its_request_id_and_the_log_line_carries_it(info_stack: Stack) -> None:
+    web_log = info_stack.processes[0].log
+    with Api(info_stack.base_url, info_stack.admin_token) as api:
+        mine = api.http.get("/health", headers={"X-Request-Id": "client-chosen-42"})
+        assert mine.headers["x-request-id"] == "client-chosen-42"
+        made = api.http.get("/health").headers["x-request-id"]
+        odd = api.http.get("/health", headers={"X-Request-Id": "has space"})
+        assert made.startswith("req_") and odd.headers["x-request-id"].startswith("req_")
+        missing = api.http.get("/nowhere", headers={"X-Request-Id": "lost-1"})
+        assert missing.status_code == 404 and missing.headers["x-request-id"] == "lost-1"
+    line = _wait_for_line(web_log, {"action": "http_request", "request_id": "client-chosen-42"})
+    assert line["path"] == "/health" and line["status"] == 200
+    assert (
+        _wait_for_line(web_log, {"action": "http_request", "request_id": made})["path"] == "/health"
+    )
+
+
 def test_no_token_ever_appears_in_the_logs(info_stack: Stack) -> None:
     web_log = info_stack.processes[0].log
     wrong = "aq_wrong_token_never_issued_0123456789"
