@@ -75,12 +75,11 @@ class Client:
     """The operator's or a company token's HTTP calls; problems are printed, exit code 1."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from api.app import admin_token
         from service.settings import get_settings
 
         settings = get_settings()
         url = args.url or os.environ.get("AGENTQ_URL") or f"http://127.0.0.1:{settings.port}"
-        token = args.token or os.environ.get("AGENTQ_TOKEN") or admin_token(settings)
+        token = args.token or os.environ.get("AGENTQ_TOKEN") or _operator_token(settings)
         self.http = httpx.Client(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {token}"}
         )
@@ -93,6 +92,20 @@ class Client:
         if response.status_code >= 400:
             raise SystemExit(f"agentq: {method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
+
+
+def _operator_token(settings: Any) -> str:
+    """``AGENTQ_ADMIN_TOKEN``, or the one ``make run`` keeps in the data folder; never a new
+    one (a client minting a token file would only be refused by the server it calls)."""
+    if settings.admin_token:
+        return str(settings.admin_token)
+    kept = settings.data_dir / "admin_token"
+    if kept.exists():
+        return str(kept.read_text().strip())
+    raise SystemExit(
+        "agentq: no token: pass --token, or set AGENTQ_TOKEN (a company token) or "
+        f"AGENTQ_ADMIN_TOKEN (the operator token; `make run` keeps it in {kept})"
+    )
 
 
 def _print(value: Any) -> None:
@@ -110,10 +123,22 @@ def _token_create(args: argparse.Namespace) -> None:
     _print(Client(args).call("POST", f"/v1/companies/{args.company}/tokens", body))
 
 
+#: ``agentq issues list`` options: the list's query parameters.
+ISSUE_FILTERS = {
+    "status": "comma-separated statuses",
+    "agent": "assigned to this agent",
+    "team": "assigned to this team",
+    "label": "has this label",
+    "parent": "null: top-level issues only; an issue id: its children",
+    "cursor": "the next page (as the previous page printed)",
+}
+
+
 def _issues_list(args: argparse.Namespace) -> None:
     params: dict[str, Any] = {"limit": args.limit}
-    if args.status:
-        params["status"] = args.status
+    for name in ISSUE_FILTERS:
+        if getattr(args, name):
+            params[name] = getattr(args, name)
     page = Client(args).call("GET", f"/v1/companies/{args.company}/issues", params=params)
     for issue in page["data"]:
         agent = issue["assignedAgentId"] or issue["assignedTeamId"] or "-"
@@ -181,7 +206,8 @@ def _parser() -> argparse.ArgumentParser:
     p = issues.add_parser("list")
     p.set_defaults(run=_issues_list)
     p.add_argument("--company", required=True)
-    p.add_argument("--status", help="comma-separated statuses")
+    for name, what in ISSUE_FILTERS.items():
+        p.add_argument(f"--{name}", help=what)
     p.add_argument("--limit", type=int, default=50)
     calls(p)
     p = issues.add_parser("bulk", help="a bulk operation over ids read from a file")

@@ -90,3 +90,28 @@ def test_a_refused_call_exits_non_zero_with_the_problem(stack: Stack) -> None:
     done = _agentq("company", "create", "--name", "x", "--url", stack.base_url, "--token", "bad")
     assert done.returncode != 0
     assert "401" in done.stderr and "unauthorized" in done.stderr
+
+
+def test_issues_list_filters_and_follows_the_cursor_it_prints(stack: Stack, api: Api) -> None:
+    acme = api.new_company("Cli pages")
+    agent = acme.agent("pager")
+    ids = [acme.issue(f"page {i}", labels=["cli"])["id"] for i in range(3)]
+    acme.issue("other", assignedAgentId=agent["id"])
+    args = ("issues", "list", "--company", acme.id, "--url", stack.base_url, "--token", acme.token)
+    first = _agentq(*args, "--label", "cli", "--limit", "2")
+    assert first.returncode == 0, first.stderr
+    more = first.stderr.strip().removeprefix("… more: --cursor ")
+    assert more != first.stderr.strip(), first.stderr
+    second = _agentq(*args, "--label", "cli", "--limit", "2", "--cursor", more)
+    assert second.returncode == 0, second.stderr
+    listed = first.stdout + second.stdout
+    assert all(issue_id in listed for issue_id in ids) and "other" not in listed
+    mine = _agentq(*args, "--agent", agent["id"])
+    assert "other" in mine.stdout and "page" not in mine.stdout
+
+
+def test_a_call_without_a_token_says_which_variable_to_set(tmp_path: Path) -> None:
+    done = _agentq("issues", "list", "--company", "cmp_x", env={"AGENTQ_DATA_DIR": str(tmp_path)})
+    assert done.returncode != 0
+    assert "AGENTQ_TOKEN" in done.stderr and "AGENTQ_ADMIN_TOKEN" in done.stderr, done.stderr
+    assert not (tmp_path / "admin_token").exists()  # no token minted by a client
