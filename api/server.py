@@ -55,15 +55,20 @@ LINGER_S = 2.0
 _VERSION_BYTES = len(" HTTP/1.1")
 
 
+def _default(name: str) -> Any:
+    """A setting's default: the limits are defined once, in ``service.settings``."""
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one connection may take (``AGENTQ_HEADER_TIMEOUT_S`` and friends)."""
 
-    header_timeout_s: float = 10.0
-    body_timeout_s: float = 30.0
-    max_request_line_bytes: int = 8 * 1024
-    max_header_bytes: int = 32 * 1024
-    max_connections: int = 1000
+    header_timeout_s: float = _default("header_timeout_s")
+    body_timeout_s: float = _default("body_timeout_s")
+    max_request_line_bytes: int = _default("max_request_line_bytes")
+    max_header_bytes: int = _default("max_header_bytes")
+    max_connections: int = _default("max_connections")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
