@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from dramatiq import Worker
 from dramatiq.broker import Broker
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
@@ -21,13 +21,14 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 from sqlalchemy.engine import Engine
 
 from api.auth import TokenCache
+from api.body import BodyModels, JsonRequest
 from api.errors import EXCEPTION_HANDLERS
 from api.io import CLIENT_GONE, LOG_FIELDS
-from api.openapi import add_schemas
+from api.openapi import TAGS, ModelReferences, finish_document
 from api.ratelimit import RateLimitHeaders
 from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
+from api.routing import DEPENDENCIES, answer_options, check_request, company_router, sane_path
 from api.services import Services
-from domain.errors import NotFound
 from service import metrics
 from service.bulk import BulkRunner
 from service.db.engine import make_engine
@@ -75,17 +76,6 @@ def admin_token(settings: Settings) -> str:
     path.write_text(token + "\n")
     path.chmod(0o600)
     return token
-
-
-#: Path ids longer than this cannot exist (ids are at most 40 characters).
-MAX_PATH_ID = 100
-
-
-async def _refuse_odd_path_ids(request: Request[Any, Any, Any]) -> None:
-    """A path id no resource can have (a NUL, absurd length) is simply not found."""
-    for value in request.path_params.values():
-        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_PATH_ID):
-            raise NotFound("resource", value[:MAX_PATH_ID].replace("\x00", "\\0"))
 
 
 #: Path parameter -> the log field naming it on a request's line.
@@ -184,6 +174,30 @@ PROMETHEUS = PrometheusConfig(
 )
 
 
+#: Every route below ``/v1/companies/{cid}``.
+COMPANY_ROUTES = company_router(
+    [
+        org.CompanyController,
+        org.TokenController,
+        org.TeamController,
+        org.AgentController,
+        org.CommandController,
+        issues.IssueController,
+        issues.CommentController,
+        issues.IssueRunController,
+        runs.claim,
+        runs.RunController,
+        runs.review,
+        oversight.RunOversight,
+        oversight.CostController,
+        oversight.ApprovalController,
+        oversight.ActivityController,
+        webhooks.WebhookController,
+        bulk.BulkController,
+    ]
+)
+
+
 def _queue_depths(
     settings: Settings, broker: Broker
 ) -> tuple[metrics.QueueReader, Callable[[], None]]:
@@ -276,28 +290,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine.dispose()
 
     app = Litestar(
-        before_request=_refuse_odd_path_ids,
-        route_handlers=[
-            *org.ROUTES,
-            *issues.ROUTES,
-            *runs.ROUTES,
-            *webhooks.ROUTES,
-            *bulk.ROUTES,
-            *oversight.ROUTES,
-            *ops.ROUTES,
-        ],
+        route_handlers=[org.create_company, COMPANY_ROUTES, *ops.ROUTES],
+        request_class=JsonRequest,
+        plugins=[BodyModels(), ModelReferences()],
+        guards=[sane_path],
+        before_request=check_request,
+        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[startup],
         on_shutdown=[shutdown],
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(title="agentq", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="agentq", version="1", path="/schema", tags=TAGS, use_handler_docstrings=True
+        ),
         middleware=[PROMETHEUS.middleware],
         # Logging is ``configure_logging``'s: Litestar's own config would replace the root
         # logger's handlers and level. Errors are logged by ``api.errors``.
         logging_config=None,
         debug=False,
     )
-    # Built now, so a mistake in it fails at start; served as built (with our schemas).
-    add_schemas(app.openapi_schema)
+    return _finished(app)
+
+
+def _finished(app: Litestar) -> Litestar:
+    # The document is built now, so a mistake in it fails at start; served as built.
+    finish_document(app)
+    answer_options(app)
     app.asgi_handler = RateLimitHeaders(RequestLog(app.asgi_handler))
     return app

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import redis
 import sqlalchemy as sa
-from litestar import Request
+from litestar.connection import ASGIConnection
 from sqlalchemy.engine import Connection
 
 from api.services import services
@@ -35,6 +35,9 @@ __all__ = [
 
 log = logging.getLogger("agentq.api")
 
+#: A request, or any connection: the guards of ``api.routing`` call these too.
+Caller = ASGIConnection[Any, Any, Any, Any]
+
 
 class Unauthorized(DomainError):
     code = "unauthorized"
@@ -57,7 +60,7 @@ class RateLimited(DomainError):
 RATE_LIMIT_STATE = "agentq.rate_limit"
 
 
-async def _count_request(request: Request[Any, Any, Any], who: Principal) -> None:
+async def _count_request(request: Caller, who: Principal) -> None:
     """Draw one request from the token's allowance; 429 once it is spent."""
     limiter = services(request).limiter
     if limiter is None or who.token_id is None:
@@ -132,7 +135,7 @@ def _lookup(conn: Connection, token_hash: str) -> Any:
     ).first()
 
 
-async def principal(request: Request[Any, Any, Any]) -> Principal:
+async def principal(request: Caller) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -158,7 +161,7 @@ def _company_exists(conn: Connection, company_id: str) -> bool:
     return found.first() is not None
 
 
-async def member_of(request: Request[Any, Any, Any], company_id: str) -> Principal:
+async def member_of(request: Caller, company_id: str) -> Principal:
     """Any token of the company (or the operator); another company's token gets 404."""
     who = await principal(request)
     if who.kind == "operator":
@@ -173,7 +176,7 @@ async def member_of(request: Request[Any, Any, Any], company_id: str) -> Princip
     return who
 
 
-async def admin_of(request: Request[Any, Any, Any], company_id: str) -> Principal:
+async def admin_of(request: Caller, company_id: str) -> Principal:
     """The operator or the company's admin token. An agent token gets 403 before any id in
     the path is looked up: the same answer whether what it names exists, is its company's
     or another's, so it learns nothing of tokens, webhooks or bulks it may not read."""
@@ -208,7 +211,7 @@ def _first_missing(conn: Connection, company_id: str, ids: dict[str, str]) -> No
     return None
 
 
-async def refuse(request: Request[Any, Any, Any], company_id: str, detail: str) -> NoReturn:
+async def refuse(request: Caller, company_id: str, detail: str) -> NoReturn:
     """403 ``detail``, unless the path names something that is not this company's: then 404,
     so a refusal never tells another company's resource from one that does not exist."""
     ids = {

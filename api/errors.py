@@ -6,13 +6,15 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.body import BODY_STATE, body_errors
 from api.io import CLIENT_CLOSED_REQUEST, CLIENT_GONE, json_response, problem_response
 from api.server import TIMED_OUT
-from domain.errors import DomainError
+from domain.errors import DomainError, FieldError, InvalidRequest
 from service.db.errors import caused_by_data, database_unavailable
 from service.problems import problem, problem_from_error
 
@@ -75,6 +77,23 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return problem_response(code, str(exc.detail))
 
 
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar's refusal of a handler's arguments, as our 422: a body the handler's model
+    refused (each error located in the body as sent), or a path or query value."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ValidationError):
+        cause = cause.__cause__
+    if isinstance(cause, ValidationError):
+        data = (request.scope.get("state") or {}).get(BODY_STATE, {})
+        return domain_error(request, InvalidRequest(body_errors(cause, data)))
+    errors = [
+        FieldError((str(e.get("source") or "request"), str(e.get("key") or "")), str(e["message"]))
+        for e in exc.extra or []
+        if isinstance(e, dict) and "message" in e
+    ]
+    return domain_error(request, InvalidRequest(errors or [FieldError((), str(exc.detail))]))
+
+
 def database_error(request: Request[Any, Any, Any], exc: SQLAlchemyError) -> Response[Any]:
     """503 only when the database cannot serve anyone; a value it refused is the request's
     (422); any other failed statement is a bug (500)."""
@@ -99,6 +118,7 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: domain_error,
+    ValidationException: validation_error,
     HTTPException: http_error,
     SQLAlchemyError: database_error,
     Exception: server_error,

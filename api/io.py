@@ -6,18 +6,17 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Request, Response
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import Principal
+from api.body import BODY_STATE, bad_text, shown
 from api.schemas import RFC3339, RFC3339_HINT
 from api.services import services
 from domain.commands import Command
@@ -32,24 +31,19 @@ __all__ = [
     "CLIENT_CLOSED_REQUEST",
     "CLIENT_GONE",
     "LOG_FIELDS",
+    "QUERY_STATE",
     "Unavailable",
-    "body_errors",
     "json_response",
     "log_fields",
-    "page_of",
-    "parse_body",
     "parse_limit",
     "parse_time",
     "problem_response",
     "query_params",
     "read_page",
     "submit",
-    "unstorable",
 ]
 
 log = logging.getLogger("agentq.api")
-
-M = TypeVar("M", bound=BaseModel)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -91,108 +85,6 @@ def problem_response(code: str, detail: str, **extra: Any) -> Response[Any]:
     return json_response(body, status, headers)
 
 
-def body_errors(error: ValidationError, data: Any) -> list[FieldError]:
-    """Pydantic's errors, each located in the body as sent. A field that may be left out but
-    not be null is a union with None: its "should be None" branch is dropped, and the names
-    pydantic gives union branches (``Budget``, ``constrained-str``) are left out of ``loc``."""
-    found = error.errors(include_url=False)
-    if any(e["type"] != "none_required" for e in found):
-        found = [e for e in found if e["type"] != "none_required"]
-    errors: list[FieldError] = []
-    for e in found:
-        field_error = FieldError(_in_body(data, e["loc"]), e["msg"].removeprefix("Value error, "))
-        if field_error not in errors:
-            errors.append(field_error)
-    return errors
-
-
-def _in_body(data: Any, loc: tuple[str | int, ...]) -> Loc:
-    """``loc`` without the parts that name no place in ``data`` (union branch tags); a last
-    part naming a key ``data`` lacks (a missing field) is kept."""
-    kept: list[str | int] = []
-    at = data
-    for i, part in enumerate(loc):
-        in_list = isinstance(at, list) and isinstance(part, int) and 0 <= part < len(at)
-        if in_list or (isinstance(at, dict) and part in at):
-            at = at[part]
-        elif not (isinstance(at, dict) and i == len(loc) - 1):  # else a missing field
-            continue
-        kept.append(part)
-    return tuple(kept)
-
-
-async def parse_body(request: Request[Any, Any, Any], model: type[M]) -> tuple[M, Any]:
-    """The body as ``model`` (an empty body is ``{}``), and the raw JSON for hashing."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest.at([], f"the body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise InvalidRequest.at([], "the body is nested too deeply") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest.at([], "the body must be a JSON object")
-    found = unstorable(data)
-    if found is not None:
-        raise InvalidRequest.at(list(found[0]), found[1])
-    try:
-        return model.model_validate(data), data
-    except ValidationError as exc:
-        raise InvalidRequest(body_errors(exc, data)) from exc
-
-
-#: Deepest nesting of objects and arrays a body may have (the body itself is level 1).
-MAX_DEPTH = 32
-
-Loc = tuple[str | int, ...]
-
-
-def unstorable(value: Any, loc: Loc = (), depth: int = 1) -> tuple[Loc, str] | None:
-    """Where a parsed JSON value holds something that cannot be stored or served back, and
-    why: a NUL character (PostgreSQL text cannot hold one), a lone UTF-16 surrogate (no
-    UTF-8 encoding exists), a number that is not finite (``NaN``, ``Infinity``, ``1e309``:
-    not JSON), or nesting deeper than ``MAX_DEPTH``. Keys are checked as values are."""
-    if isinstance(value, str):
-        reason = _bad_text(value)
-        return None if reason is None else (loc, reason)
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return None
-        return loc, "numbers must be finite (NaN, Infinity and values beyond 1.8e308 are not JSON)"
-    if isinstance(value, dict | list) and depth > MAX_DEPTH:
-        return loc, f"objects and arrays may be nested at most {MAX_DEPTH} levels deep"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            reason = _bad_text(key)
-            if reason is not None:
-                return (*loc, _shown(key)), f"a key: {reason}"
-            found = unstorable(item, (*loc, key), depth + 1)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = unstorable(item, (*loc, i), depth + 1)
-            if found is not None:
-                return found
-    return None
-
-
-def _shown(text: str) -> str:
-    """``text`` as an answer can carry it: a lone surrogate written as its escape."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _bad_text(text: str) -> str | None:
-    if "\x00" in text:
-        return "text may not contain the NUL character (\\u0000)"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return "text may not contain a lone UTF-16 surrogate (\\ud800-\\udfff unpaired)"
-    return None
-
-
 def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str, str]:
     """Single-valued query parameters; an unknown one is refused (a typo is not ignored)."""
     params: dict[str, str] = {}
@@ -202,8 +94,8 @@ def query_params(request: Request[Any, Any, Any], allowed: set[str]) -> dict[str
         _utf8_query(request)  # percent-escapes of bytes that are no UTF-8 read as U+FFFD
     for name, value in items:
         if name not in allowed:
-            errors.append(FieldError(("query", _shown(name)), "unknown query parameter"))
-        elif (reason := _bad_text(value)) is not None:
+            errors.append(FieldError(("query", shown(name)), "unknown query parameter"))
+        elif (reason := bad_text(value)) is not None:
             errors.append(FieldError(("query", name), reason))
         elif not value and name != "cursor":  # an empty cursor: the first page
             errors.append(FieldError(("query", name), "give a value, or leave it out"))
@@ -236,12 +128,21 @@ def parse_limit(params: Mapping[str, str]) -> int:
     return int(raw)
 
 
-async def read_page(
-    request: Request[Any, Any, Any], params: Mapping[str, str], fn: Any, *args: Any
-) -> dict[str, Any]:
+#: Key in the ASGI scope's ``state`` of the query parameters ``api.routing`` checked.
+QUERY_STATE = "agentq.query"
+
+
+def checked_query(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The request's query parameters, as ``api.routing.check_request`` checked them."""
+    params: dict[str, str] = request.scope.get("state", {}).get(QUERY_STATE, {})
+    return params
+
+
+async def read_page(request: Request[Any, Any, Any], fn: Any, *args: Any) -> dict[str, Any]:
     """A page of ``fn(conn, *args, position, limit)``: the request's cursor checked and opened
     (422 if it is not one this API gave out for this list and filters), the next one signed."""
     svc = services(request)
+    params = checked_query(request)
     scope = list_scope(request.url.path, params)
     cursor = params.get("cursor")
     position = open_cursor(svc.cursor_key, scope, cursor) if cursor else None
@@ -249,12 +150,6 @@ async def read_page(
     if page.get("nextCursor"):
         page["nextCursor"] = sign_cursor(svc.cursor_key, scope, page["nextCursor"])
     return page
-
-
-async def page_of(request: Request[Any, Any, Any], fn: Any, *args: Any) -> Response[Any]:
-    """A plain cursor list: ``fn(conn, *args, cursor, limit)``, only ``cursor``/``limit`` taken."""
-    params = query_params(request, {"cursor", "limit"})
-    return json_response(await read_page(request, params, fn, *args))
 
 
 def parse_time(params: Mapping[str, str], name: str) -> datetime | None:
@@ -301,8 +196,12 @@ PUBLISH_TIMEOUT_S = 5.0
 COMMAND_ID_HEADER = "Command-Id"
 
 
-def _outcome_response(outcome: Outcome) -> Response[Any]:
-    return json_response(outcome.body, outcome.http_status, {COMMAND_ID_HEADER: outcome.command_id})
+def _outcome_response(outcome: Outcome, location: str | None) -> Response[Any]:
+    headers = {COMMAND_ID_HEADER: outcome.command_id}
+    body = outcome.body
+    if location is not None and outcome.http_status == 201 and isinstance(body, dict):
+        headers["Location"] = location.replace("{id}", str(body.get("id")))
+    return json_response(body, outcome.http_status, headers)
 
 
 def _accepted(company_id: str | None, command_id: str) -> Response[Any]:
@@ -317,16 +216,18 @@ async def submit(
     who: Principal,
     company_id: str | None,
     command: Command,
-    data: Any,
     *,
     status: int = 200,
+    location: str | None = None,
     command_id: str | None = None,
     creates_company: bool = False,
     idempotent: bool = True,
     wait: bool | None = None,
 ) -> Response[Any]:
-    """Enqueue ``command`` and answer with its outcome, or 202 when asked to or out of time."""
+    """Enqueue ``command`` and answer with its outcome, or 202 when asked to or out of time.
+    A 201 carries ``Location``: ``location`` with the new resource's ``{id}``."""
     svc = services(request)
+    data = request.scope.get("state", {}).get(BODY_STATE, {})  # as read for ``data``
     # A key belongs to the company that acts. Creating a company: to none, since the new
     # company's id differs at every request and a key scoped to it would never match.
     scope = None if creates_company else company_id
@@ -386,7 +287,7 @@ async def submit(
         if stored is None:
             return _waited(started, "accepted", _accepted(company_id, env.command_id))
         outcome = stored
-    return _waited(started, "outcome", _outcome_response(outcome))
+    return _waited(started, "outcome", _outcome_response(outcome, location))
 
 
 def _waited(started: float, answer: str, response: Response[Any]) -> Response[Any]:

@@ -110,10 +110,18 @@ def _six_places(value: Decimal | None) -> Decimal | None:
 
 
 def _money_schema(schema: dict[str, Any]) -> None:
-    """The document says what a decimal string must look like (pydantic leaves it open)."""
+    """The document says what a decimal string must look like (pydantic leaves it open), and
+    the bounds as JSON Schema's ``minimum``/``maximum`` of the number (pydantic writes the
+    ``Field``'s ``ge``/``le`` as they are, which no JSON Schema reader knows)."""
+    low, high = schema.pop("ge", None), schema.pop("le", None)
     for branch in schema.get("anyOf", []):
         if branch.get("type") == "string":
             branch["pattern"] = f"^{DECIMAL_TEXT.pattern}$"
+        if branch.get("type") == "number":
+            if low is not None:
+                branch["minimum"] = float(low)
+            if high is not None:
+                branch["maximum"] = float(high)
     schema["description"] = "US dollars, at most 6 decimal places (a number or a string)."
 
 

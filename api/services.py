@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
-from litestar import Request
+from litestar.connection import ASGIConnection
 from sqlalchemy.engine import Engine
 
 from service.envelope import Envelope
@@ -71,6 +71,6 @@ class Services:
             self.results.mark_accepted(env.command_id, env.company_id)
 
 
-def services(request: Request[Any, Any, Any]) -> Services:
+def services(request: ASGIConnection[Any, Any, Any, Any]) -> Services:
     svc: Services = request.app.state.services
     return svc

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, Response, get, patch, post
-from litestar.openapi.spec import Schema
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import JSONBody
 
-from api.auth import Principal, admin_of, member_of, refuse
-from api.io import json_response, page_of, parse_body, parse_time, query_params, read_page, submit
-from api.openapi import LIST, ON_ISSUE, PAGE, READ, as_command, documented, moment, text
-from api.resources import Comment, CommentPage, Issue, IssuePage, Run, RunPage
+from api.auth import refuse
+from api.io import checked_query, json_response, parse_time, read_page, submit
+from api.openapi import LIST, ON_ISSUE, READ, reads, writes
+from api.routing import COMPANY, Cursor, Limit, PathId, Who, admin, member, query_text, query_time
 from api.schemas import (
     AssignBody,
     CancelBody,
@@ -24,24 +24,17 @@ from domain import commands as c
 from domain.errors import FieldError, InvalidRequest
 from domain.statuses import IssueStatus
 from service import queries
+from service.answers.issues import Comment, CommentPage, Issue, IssuePage
+from service.answers.runs import Run, RunPage
 from service.ids import new_id
 
-__all__ = ["ROUTES"]
+__all__ = ["CommentController", "IssueController", "IssueRunController"]
 
 Req = Request[Any, Any, Any]
 
 STATUSES = {s.value for s in IssueStatus}
-LIST_QUERY: dict[str, Schema] = {
-    **PAGE,
-    "status": text(f"Comma-separated statuses: {', '.join(s.value for s in IssueStatus)}."),
-    "agent": text("Assigned to this agent."),
-    "team": text("Assigned to this team."),
-    "parent": text("`null`: top-level issues only; an issue id: its children."),
-    "label": text("Has this label (exact)."),
-    "since": moment("Created at or after this time."),
-    "until": moment("Created before this time."),
-}
-LIST_FILTERS = set(LIST_QUERY)
+#: Where a new issue is read back (``Location``).
+ISSUE = COMPANY.replace("{cid:str}", "{cid}") + "/issues/{id}"
 
 
 def _filters(params: dict[str, str]) -> queries.IssueFilters:
@@ -66,157 +59,192 @@ def _filters(params: dict[str, str]) -> queries.IssueFilters:
     )
 
 
-@get(
-    "/v1/companies/{cid:str}/issues",
-    operation_class=documented(answers={200: IssuePage}, errors=LIST, query=LIST_QUERY),
-)
-async def list_issues(request: Req, cid: str) -> Response[Any]:
-    await member_of(request, cid)
-    params = query_params(request, LIST_FILTERS)
-    filters = _filters(params)
-    return json_response(await read_page(request, params, queries.list_issues, cid, filters))
-
-
-@post(
-    "/v1/companies/{cid:str}/issues",
-    operation_class=as_command(IssueCreate, Issue, 201),
-)
-async def create_issue(request: Req, cid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, IssueCreate)
-    command = c.CreateIssue(
-        issue_id=new_id("iss"),
-        title=body.title,
-        description=body.description,
-        parent_id=body.parent_id,
-        assigned_team_id=body.assigned_team_id,
-        assigned_agent_id=body.assigned_agent_id,
-        budget_per_task_usd=body.budget.per_task_usd if body.budget else None,
-        due_at=body.due_at,
-        labels=tuple(body.labels),
-        dependencies=tuple(body.dependencies),
-        max_attempts=body.max_attempts,
-    )
-    return await submit(request, who, cid, command, data, status=201)
-
-
-@get(
-    "/v1/companies/{cid:str}/issues/{iid:str}",
-    operation_class=documented(answers={200: Issue}, errors=READ),
-)
-async def get_issue(request: Req, cid: str, iid: str) -> Response[Any]:
-    await member_of(request, cid)
-    issue = await services(request).read(queries.get_issue, cid, iid)
-    return json_response(issue, headers={"ETag": f'"{issue["version"]}"'})
-
-
-@patch(
-    "/v1/companies/{cid:str}/issues/{iid:str}",
-    operation_class=as_command(IssuePatch, Issue, headers=ON_ISSUE),
-)
-async def update_issue(request: Req, cid: str, iid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, IssuePatch)
-    fields = set(body.model_fields_set) - {"budget"}
-    if body.budget is not None:
-        fields.add("budget_per_task_usd")
-    command = c.UpdateIssue(
-        issue_id=iid,
-        fields_set=frozenset(fields),
-        title=body.title,
-        description=body.description,
-        labels=None if body.labels is None else tuple(body.labels),
-        due_at=body.due_at,
-        budget_per_task_usd=body.budget.per_task_usd if body.budget else None,
-    )
-    return await submit(request, who, cid, command, data)
-
-
-@post(
-    "/v1/companies/{cid:str}/issues/{iid:str}/assign",
-    operation_class=as_command(AssignBody, Issue, headers=ON_ISSUE),
-)
-async def assign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, AssignBody)
-    return await submit(request, who, cid, c.AssignIssue(iid, body.agent_id), data)
-
-
-@post(
-    "/v1/companies/{cid:str}/issues/{iid:str}/cancel",
-    operation_class=as_command(CancelBody, Issue, headers=ON_ISSUE),
-)
-async def cancel_issue(request: Req, cid: str, iid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, CancelBody)
-    return await submit(request, who, cid, c.CancelIssue(iid, body.reason, body.cascade), data)
-
-
-@post(
-    "/v1/companies/{cid:str}/issues/{iid:str}/reassign",
-    operation_class=as_command(ReassignBody, Issue, headers=ON_ISSUE),
-)
-async def reassign_issue(request: Req, cid: str, iid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, ReassignBody)
-    command = c.ReassignIssue(iid, body.to_agent_id, body.to_team_id, body.reason)
-    return await submit(request, who, cid, command, data)
-
-
-async def _check_author(request: Req, cid: str, who: Principal, author: str) -> None:
-    if who.kind == "agent" and author != f"agent:{who.agent_id}":
-        await refuse(request, cid, f"an agent token may only write as agent:{who.agent_id}")
-
-
-@post(
-    "/v1/companies/{cid:str}/issues/{iid:str}/comments",
-    operation_class=as_command(CommentCreate, Comment, 201, headers=ON_ISSUE),
-)
-async def post_comment(request: Req, cid: str, iid: str) -> Response[Any]:
-    who = await member_of(request, cid)
-    body, data = await parse_body(request, CommentCreate)
-    await _check_author(request, cid, who, body.author)
-    command = c.PostComment(new_id("cmt"), iid, body.text, body.author)
-    return await submit(request, who, cid, command, data, status=201)
-
-
-@get(
-    "/v1/companies/{cid:str}/issues/{iid:str}/comments",
-    operation_class=documented(answers={200: CommentPage}, errors=LIST, query=PAGE),
-)
-async def list_comments(request: Req, cid: str, iid: str) -> Response[Any]:
-    await member_of(request, cid)
-    return await page_of(request, queries.list_comments, cid, iid)
-
-
-@get(
-    "/v1/companies/{cid:str}/issues/{iid:str}/runs",
-    operation_class=documented(answers={200: RunPage}, errors=LIST, query=PAGE),
-)
-async def list_runs(request: Req, cid: str, iid: str) -> Response[Any]:
-    await member_of(request, cid)
-    return await page_of(request, queries.list_runs, cid, iid)
-
-
-@get(
-    "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}",
-    operation_class=documented(answers={200: Run}, errors=READ),
-)
-async def get_run(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
-    await member_of(request, cid)
-    return json_response(await services(request).read(queries.get_run, cid, iid, rid))
-
-
-ROUTES = [
-    list_issues,
-    create_issue,
-    get_issue,
-    update_issue,
-    assign_issue,
-    cancel_issue,
-    reassign_issue,
-    post_comment,
-    list_comments,
-    list_runs,
-    get_run,
+StatusFilter = Annotated[
+    str | None,
+    query_text(f"Comma-separated statuses: {', '.join(s.value for s in IssueStatus)}."),
 ]
+
+
+class IssueController(Controller):
+    path = "/issues"
+    tags = ["issues"]
+
+    @get("", guards=[member], operation_id="issues_list", **reads(LIST))
+    async def list_issues(
+        self,
+        request: Req,
+        cid: PathId,
+        status: StatusFilter = None,
+        agent: Annotated[str | None, query_text("Assigned to this agent.")] = None,
+        team: Annotated[str | None, query_text("Assigned to this team.")] = None,
+        parent: Annotated[
+            str | None, query_text("`null`: top-level issues only; an issue id: its children.")
+        ] = None,
+        label: Annotated[str | None, query_text("Has this label (exact).")] = None,
+        since: Annotated[str | None, query_time("Created at or after this time.")] = None,
+        until: Annotated[str | None, query_time("Created before this time.")] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Response[IssuePage]:
+        """List issues
+
+        The company's issues, newest first, filtered by status, assignee, parent, label and
+        creation time; a page at a time (`nextCursor`)."""
+        filters = _filters(checked_query(request))
+        return json_response(await read_page(request, queries.list_issues, cid, filters))
+
+    @post("", guards=[admin], operation_id="issues_create", **writes())
+    async def create_issue(
+        self, request: Req, cid: PathId, who: Who, data: JSONBody[IssueCreate]
+    ) -> Response[Issue]:
+        """Create an issue
+
+        A new issue, `queued` (or `assigned` at once when it names an agent); `Location`
+        names it."""
+        command = c.CreateIssue(
+            issue_id=new_id("iss"),
+            title=data.title,
+            description=data.description,
+            parent_id=data.parent_id,
+            assigned_team_id=data.assigned_team_id,
+            assigned_agent_id=data.assigned_agent_id,
+            budget_per_task_usd=data.budget.per_task_usd if data.budget else None,
+            due_at=data.due_at,
+            labels=tuple(data.labels),
+            dependencies=tuple(data.dependencies),
+            max_attempts=data.max_attempts,
+        )
+        return await submit(
+            request, who, cid, command, status=201, location=ISSUE.replace("{cid}", cid)
+        )
+
+    @get("/{iid:str}", guards=[member], operation_id="issues_get", **reads(READ))
+    async def get_issue(self, request: Req, cid: PathId, iid: PathId) -> Response[Issue]:
+        """Get an issue
+
+        The issue as it is now; its `ETag` is its version, for `If-Match`."""
+        issue = await services(request).read(queries.get_issue, cid, iid)
+        return json_response(issue, headers={"ETag": f'"{issue["version"]}"'})
+
+    @patch("/{iid:str}", guards=[admin], operation_id="issues_update", **writes(ON_ISSUE))
+    async def update_issue(
+        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[IssuePatch]
+    ) -> Response[Issue]:
+        """Update an issue
+
+        Change the title, description, labels, due time or budget; only while the issue is
+        not done or cancelled."""
+        fields = set(data.model_fields_set) - {"budget"}
+        if data.budget is not None:
+            fields.add("budget_per_task_usd")
+        command = c.UpdateIssue(
+            issue_id=iid,
+            fields_set=frozenset(fields),
+            title=data.title,
+            description=data.description,
+            labels=None if data.labels is None else tuple(data.labels),
+            due_at=data.due_at,
+            budget_per_task_usd=data.budget.per_task_usd if data.budget else None,
+        )
+        return await submit(request, who, cid, command)
+
+    @post(
+        "/{iid:str}/assign",
+        status_code=200,
+        guards=[admin],
+        operation_id="issues_assign",
+        **writes(ON_ISSUE),
+    )
+    async def assign_issue(
+        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[AssignBody]
+    ) -> Response[Issue]:
+        """Assign an issue to an agent
+
+        A `queued` issue (or one in `handoff`) is `assigned` to that agent, who claims it
+        when it is not blocked."""
+        return await submit(request, who, cid, c.AssignIssue(iid, data.agent_id))
+
+    @post(
+        "/{iid:str}/cancel",
+        status_code=200,
+        guards=[admin],
+        operation_id="issues_cancel",
+        **writes(ON_ISSUE),
+    )
+    async def cancel_issue(
+        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[CancelBody]
+    ) -> Response[Issue]:
+        """Cancel an issue
+
+        Ends the issue (and its active run, whose agent is told to stop at its next call);
+        with `cascade`, its live subtasks too."""
+        return await submit(request, who, cid, c.CancelIssue(iid, data.reason, data.cascade))
+
+    @post(
+        "/{iid:str}/reassign",
+        status_code=200,
+        guards=[admin],
+        operation_id="issues_reassign",
+        **writes(ON_ISSUE),
+    )
+    async def reassign_issue(
+        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[ReassignBody]
+    ) -> Response[Issue]:
+        """Reassign an issue
+
+        To another agent or team; an active run is ended and its agent told to stop."""
+        command = c.ReassignIssue(iid, data.to_agent_id, data.to_team_id, data.reason)
+        return await submit(request, who, cid, command)
+
+
+class CommentController(Controller):
+    path = "/issues/{iid:str}/comments"
+    tags = ["comments"]
+
+    @post("", guards=[member], operation_id="comments_create", **writes(ON_ISSUE, located=False))
+    async def post_comment(
+        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[CommentCreate]
+    ) -> Response[Comment]:
+        """Comment on an issue
+
+        The issue's agent sees it at its next checkpoint; an agent token writes only as its
+        own agent."""
+        if who.kind == "agent" and data.author != f"agent:{who.agent_id}":
+            await refuse(request, cid, f"an agent token may only write as agent:{who.agent_id}")
+        command = c.PostComment(new_id("cmt"), iid, data.text, data.author)
+        return await submit(request, who, cid, command, status=201)
+
+    @get("", guards=[member], operation_id="comments_list", **reads(LIST))
+    async def list_comments(
+        self, request: Req, cid: PathId, iid: PathId, cursor: Cursor = None, limit: Limit = 50
+    ) -> Response[CommentPage]:
+        """List an issue's comments
+
+        Newest first."""
+        return json_response(await read_page(request, queries.list_comments, cid, iid))
+
+
+class IssueRunController(Controller):
+    path = "/issues/{iid:str}/runs"
+    tags = ["runs"]
+
+    @get("", guards=[member], operation_id="runs_list", **reads(LIST))
+    async def list_runs(
+        self, request: Req, cid: PathId, iid: PathId, cursor: Cursor = None, limit: Limit = 50
+    ) -> Response[RunPage]:
+        """List an issue's runs
+
+        Every attempt at the issue, newest first, with its lease history and exit."""
+        return json_response(await read_page(request, queries.list_runs, cid, iid))
+
+    @get(
+        "/{rid:str}",
+        guards=[member],
+        operation_id="runs_get",
+        **reads(READ),
+    )
+    async def get_run(self, request: Req, cid: PathId, iid: PathId, rid: PathId) -> Response[Run]:
+        """Get a run
+
+        One attempt: its agent, leases, final checkpoint, cost and exit reason."""
+        return json_response(await services(request).read(queries.get_run, cid, iid, rid))

@@ -1,4 +1,4 @@
-"""Health, readiness and metrics."""
+"""The index, health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from api.io import json_response, problem_response
-from api.openapi import documented
-from api.resources import Health, Index
+from api.openapi import OPEN, reads
 from api.services import services
+from service.answers.common import Health, Index
 
 __all__ = ["ROUTES"]
-
 
 #: Where ``GET /`` points a newcomer.
 INDEX = {
@@ -26,19 +25,28 @@ INDEX = {
 }
 
 
-@get("/", operation_class=documented(answers={200: Index}, errors=(), auth=False))
-async def index() -> Response[Any]:
+@get("/", operation_id="ops_index", tags=["ops"], **reads(OPEN, auth=False))
+async def index() -> Response[Index]:
+    """Where to read about the API
+
+    Links to Swagger UI, the OpenAPI document and the reference in the repository."""
     return json_response(INDEX)
 
 
-@get("/health", operation_class=documented(answers={200: Health}, errors=(), auth=False))
-async def health() -> Response[Any]:
+@get("/health", operation_id="ops_health", tags=["ops"], **reads(OPEN, auth=False))
+async def health() -> Response[Health]:
+    """Liveness
+
+    200 while the process serves requests (it checks nothing else)."""
     return json_response({"status": "ok"})
 
 
-@get("/ready", operation_class=documented(answers={200: Health}, errors=(503,), auth=False))
-async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
-    """200 only when the database, the broker and the result store answer."""
+@get("/ready", operation_id="ops_ready", tags=["ops"], **reads((503,), auth=False))
+async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
+    """Readiness
+
+    200 only when the database, the broker and the result store answer; else 503 naming
+    what is down."""
     svc = services(request)
 
     def check() -> list[str]:

@@ -6,195 +6,227 @@ import secrets
 from typing import Any
 
 import anyio.to_thread
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import JSONBody
 
-from api.auth import admin_of, hash_token, member_of, principal
-from api.io import Unavailable, json_response, page_of, parse_body, submit
-from api.openapi import IDEMPOTENT, LIST, PAGE, READ, as_command, documented
-from api.resources import Agent, AgentPage, CommandStatus, Company, NewToken, Team, TeamPage
+from api.auth import hash_token
+from api.io import Unavailable, json_response, read_page, submit
+from api.openapi import LIST, READ, reads, writes
+from api.routing import COMPANY, Cursor, Limit, PathId, Who, admin, member, operator
 from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, TokenCreate
 from api.services import services
 from domain import commands as c
-from domain.errors import Forbidden, NotFound
+from domain.errors import NotFound
 from service import queries
+from service.answers.common import CommandStatus
+from service.answers.org import Agent, AgentPage, Company, NewToken, Team, TeamPage
 from service.ids import new_id
 
-__all__ = ["ROUTES"]
+__all__ = [
+    "AgentController",
+    "CommandController",
+    "CompanyController",
+    "TeamController",
+    "TokenController",
+    "create_company",
+]
 
 Req = Request[Any, Any, Any]
+
+#: Where what a company holds is read back (``Location``).
+_IN_COMPANY = COMPANY.replace("{cid:str}", "{cid}")
+
+
+def _location(cid: PathId, collection: str) -> str:
+    return f"{_IN_COMPANY.replace('{cid}', cid)}/{collection}/{{id}}"
 
 
 @post(
     "/v1/companies",
-    operation_class=documented(
-        body=CompanyCreate,
-        answers={201: Company},
-        errors=(401, 403, 413, 422, 429, 503),
-        headers=IDEMPOTENT,
-        accepted=True,
-    ),
+    guards=[operator],
+    operation_id="companies_create",
+    tags=["companies"],
+    **writes(errors=(401, 403, 413, 422, 429, 503)),
 )
-async def create_company(request: Req) -> Response[Any]:
-    who = await principal(request)
-    if who.kind != "operator":
-        raise Forbidden("only the operator token creates companies")
-    body, data = await parse_body(request, CompanyCreate)
+async def create_company(
+    request: Req, who: Who, data: JSONBody[CompanyCreate]
+) -> Response[Company]:
+    """Create a company
+
+    Everything else belongs to a company; only the operator token creates one."""
     company_id = new_id("cmp")
-    command = c.CreateCompany(company_id, body.name)
-    return await submit(request, who, company_id, command, data, status=201, creates_company=True)
-
-
-@get("/v1/companies/{cid:str}", operation_class=documented(answers={200: Company}, errors=READ))
-async def get_company(request: Req, cid: str) -> Response[Any]:
-    await member_of(request, cid)
-    company = await services(request).read(queries.get_company, cid)
-    if company is None:
-        raise NotFound("company", cid)
-    return json_response(company)
-
-
-@post(
-    "/v1/companies/{cid:str}/tokens",
-    operation_class=as_command(TokenCreate, NewToken, 201),
-)
-async def create_token(request: Req, cid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, TokenCreate)
-    # The plaintext is shown once, here; only its hash travels and is stored.
-    plaintext = "aq_" + secrets.token_urlsafe(32)
-    command = c.CreateToken(new_id("tok"), hash_token(plaintext), body.role, body.agent_id)
-    response = await submit(request, who, cid, command, data, status=201)
-    if response.status_code == 201 and isinstance(response.content, dict):
-        fresh = response.content.get("id") == command.token_id
-        if fresh:
-            response.content = {**response.content, "token": plaintext}
-    return response
-
-
-@delete(
-    "/v1/companies/{cid:str}/tokens/{tok_id:str}",
-    status_code=200,  # answers 204 (Litestar refuses a 204 handler that returns a Response)
-    operation_class=as_command(None, None, 204),
-)
-async def revoke_token(request: Req, cid: str, tok_id: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    response = await submit(request, who, cid, c.RevokeToken(tok_id), {}, status=204)
-    services(request).tokens.forget_token(tok_id)
-    return response
-
-
-@post(
-    "/v1/companies/{cid:str}/teams",
-    operation_class=as_command(TeamCreate, Team, 201),
-)
-async def create_team(request: Req, cid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, TeamCreate)
-    return await submit(request, who, cid, c.CreateTeam(new_id("tm"), body.name), data, status=201)
-
-
-@get(
-    "/v1/companies/{cid:str}/teams",
-    operation_class=documented(answers={200: TeamPage}, errors=LIST, query=PAGE),
-)
-async def list_teams(request: Req, cid: str) -> Response[Any]:
-    await member_of(request, cid)
-    return await page_of(request, queries.list_teams, cid)
-
-
-@get(
-    "/v1/companies/{cid:str}/teams/{tid:str}",
-    operation_class=documented(answers={200: Team}, errors=READ),
-)
-async def get_team(request: Req, cid: str, tid: str) -> Response[Any]:
-    await member_of(request, cid)
-    return json_response(await services(request).read(queries.get_team, cid, tid))
-
-
-@post(
-    "/v1/companies/{cid:str}/agents",
-    operation_class=as_command(AgentCreate, Agent, 201),
-)
-async def create_agent(request: Req, cid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, AgentCreate)
-    command = c.CreateAgent(new_id("agt"), body.name, tuple(body.team_ids), body.capacity)
-    return await submit(request, who, cid, command, data, status=201)
-
-
-@get(
-    "/v1/companies/{cid:str}/agents",
-    operation_class=documented(answers={200: AgentPage}, errors=LIST, query=PAGE),
-)
-async def list_agents(request: Req, cid: str) -> Response[Any]:
-    await member_of(request, cid)
-    return await page_of(request, queries.list_agents, cid)
-
-
-@get(
-    "/v1/companies/{cid:str}/agents/{aid:str}",
-    operation_class=documented(answers={200: Agent}, errors=READ),
-)
-async def get_agent(request: Req, cid: str, aid: str) -> Response[Any]:
-    await member_of(request, cid)
-    return json_response(await services(request).read(queries.agent_body, cid, aid))
-
-
-@patch(
-    "/v1/companies/{cid:str}/agents/{aid:str}",
-    operation_class=as_command(AgentPatch, Agent),
-)
-async def update_agent(request: Req, cid: str, aid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, AgentPatch)
-    fields = {"team_ids" if f == "team_ids" else f for f in body.model_fields_set}
-    command = c.UpdateAgent(
-        aid,
-        frozenset(fields),
-        name=body.name,
-        team_ids=None if body.team_ids is None else tuple(body.team_ids),
-        capacity=body.capacity,
-        status=body.status,
+    command = c.CreateCompany(company_id, data.name)
+    return await submit(
+        request,
+        who,
+        company_id,
+        command,
+        status=201,
+        creates_company=True,
+        location="/v1/companies/{id}",
     )
-    return await submit(request, who, cid, command, data)
 
 
-@get(
-    "/v1/companies/{cid:str}/commands/{cmd_id:str}",
-    operation_class=documented(answers={200: CommandStatus}, errors=READ),
-)
-async def get_command(request: Req, cid: str, cmd_id: str) -> Response[Any]:
-    await member_of(request, cid)
-    svc = services(request)
-    # The marker first: the worker drops it only after committing, so if it is gone by
-    # now the database already holds the outcome.
-    try:
-        accepted: bool | None = (
-            await anyio.to_thread.run_sync(svc.results.accepted_company, cmd_id) == cid
+class CompanyController(Controller):
+    path = ""
+    tags = ["companies"]
+
+    @get("", guards=[member], operation_id="companies_get", **reads(READ))
+    async def get_company(self, request: Req, cid: PathId) -> Response[Company]:
+        """Get a company
+
+        Its id, name and creation time."""
+        company = await services(request).read(queries.get_company, cid)
+        if company is None:
+            raise NotFound("company", cid)
+        return json_response(company)
+
+
+class TokenController(Controller):
+    path = "/tokens"
+    tags = ["tokens"]
+    guards = [admin]
+
+    @post("", operation_id="tokens_create", **writes(located=False))
+    async def create_token(
+        self, request: Req, cid: PathId, who: Who, data: JSONBody[TokenCreate]
+    ) -> Response[NewToken]:
+        """Create a token
+
+        An admin token, or an agent token for one agent; the plaintext `token` is in this
+        answer only."""
+        # The plaintext is shown once, here; only its hash travels and is stored.
+        plaintext = "aq_" + secrets.token_urlsafe(32)
+        command = c.CreateToken(new_id("tok"), hash_token(plaintext), data.role, data.agent_id)
+        response = await submit(request, who, cid, command, status=201)
+        if response.status_code == 201 and isinstance(response.content, dict):
+            fresh = response.content.get("id") == command.token_id
+            if fresh:
+                response.content = {**response.content, "token": plaintext}
+        return response
+
+    @delete("/{tok_id:str}", status_code=200, operation_id="tokens_revoke", **writes(success=204))
+    async def revoke_token(
+        self, request: Req, cid: PathId, tok_id: PathId, who: Who
+    ) -> Response[None]:
+        """Revoke a token
+
+        It stops working at once, on every API process within the auth cache's lifetime."""
+        response = await submit(request, who, cid, c.RevokeToken(tok_id), status=204)
+        services(request).tokens.forget_token(tok_id)
+        return response
+
+
+class TeamController(Controller):
+    path = "/teams"
+    tags = ["teams"]
+
+    @post("", guards=[admin], operation_id="teams_create", **writes())
+    async def create_team(
+        self, request: Req, cid: PathId, who: Who, data: JSONBody[TeamCreate]
+    ) -> Response[Team]:
+        """Create a team
+
+        A queue that several agents share: an issue assigned to a team is dispatched to
+        its least loaded active member."""
+        command = c.CreateTeam(new_id("tm"), data.name)
+        return await submit(
+            request, who, cid, command, status=201, location=_location(cid, "teams")
         )
-    except Exception:  # the result store is down: only the database can answer
-        accepted = None
-    stored = await svc.read(queries.get_command, cid, cmd_id)
-    if stored is not None:
-        return json_response(stored)
-    if accepted is None:
-        raise Unavailable("the result store is unavailable; retry shortly")
-    if accepted:
-        return json_response({"id": cmd_id, "status": "accepted"})
-    raise NotFound("command", cmd_id)
+
+    @get("", guards=[member], operation_id="teams_list", **reads(LIST))
+    async def list_teams(
+        self, request: Req, cid: PathId, cursor: Cursor = None, limit: Limit = 50
+    ) -> Response[TeamPage]:
+        """List teams
+
+        Newest first."""
+        return json_response(await read_page(request, queries.list_teams, cid))
+
+    @get("/{tid:str}", guards=[member], operation_id="teams_get", **reads(READ))
+    async def get_team(self, request: Req, cid: PathId, tid: PathId) -> Response[Team]:
+        """Get a team
+
+        Its id and name."""
+        return json_response(await services(request).read(queries.get_team, cid, tid))
 
 
-ROUTES = [
-    create_company,
-    get_company,
-    create_token,
-    revoke_token,
-    create_team,
-    list_teams,
-    get_team,
-    create_agent,
-    list_agents,
-    get_agent,
-    update_agent,
-    get_command,
-]
+class AgentController(Controller):
+    path = "/agents"
+    tags = ["agents"]
+
+    @post("", guards=[admin], operation_id="agents_create", **writes())
+    async def create_agent(
+        self, request: Req, cid: PathId, who: Who, data: JSONBody[AgentCreate]
+    ) -> Response[Agent]:
+        """Create an agent
+
+        A worker with a capacity (runs at once), in zero or more teams."""
+        command = c.CreateAgent(new_id("agt"), data.name, tuple(data.team_ids), data.capacity)
+        return await submit(
+            request, who, cid, command, status=201, location=_location(cid, "agents")
+        )
+
+    @get("", guards=[member], operation_id="agents_list", **reads(LIST))
+    async def list_agents(
+        self, request: Req, cid: PathId, cursor: Cursor = None, limit: Limit = 50
+    ) -> Response[AgentPage]:
+        """List agents
+
+        Newest first, each with its running count."""
+        return json_response(await read_page(request, queries.list_agents, cid))
+
+    @get("/{aid:str}", guards=[member], operation_id="agents_get", **reads(READ))
+    async def get_agent(self, request: Req, cid: PathId, aid: PathId) -> Response[Agent]:
+        """Get an agent
+
+        Its status, capacity, teams and how many runs it has now."""
+        return json_response(await services(request).read(queries.agent_body, cid, aid))
+
+    @patch("/{aid:str}", guards=[admin], operation_id="agents_update", **writes())
+    async def update_agent(
+        self, request: Req, cid: PathId, aid: PathId, who: Who, data: JSONBody[AgentPatch]
+    ) -> Response[Agent]:
+        """Update an agent
+
+        Rename it, change its teams or capacity, pause or resume it (`status`)."""
+        command = c.UpdateAgent(
+            aid,
+            frozenset(data.model_fields_set),
+            name=data.name,
+            team_ids=None if data.team_ids is None else tuple(data.team_ids),
+            capacity=data.capacity,
+            status=data.status,
+        )
+        return await submit(request, who, cid, command)
+
+
+class CommandController(Controller):
+    path = "/commands"
+    tags = ["commands"]
+
+    @get("/{cmd_id:str}", guards=[member], operation_id="commands_get", **reads(READ))
+    async def get_command(
+        self, request: Req, cid: PathId, cmd_id: PathId
+    ) -> Response[CommandStatus]:
+        """Follow a command
+
+        What became of a write answered 202: `accepted` (queued), `applied` (with the
+        answer it would have had) or `rejected` (with the problem)."""
+        svc = services(request)
+        # The marker first: the worker drops it only after committing, so if it is gone by
+        # now the database already holds the outcome.
+        try:
+            accepted: bool | None = (
+                await anyio.to_thread.run_sync(svc.results.accepted_company, cmd_id) == cid
+            )
+        except Exception:  # the result store is down: only the database can answer
+            accepted = None
+        stored = await svc.read(queries.get_command, cid, cmd_id)
+        if stored is not None:
+            return json_response(stored)
+        if accepted is None:
+            raise Unavailable("the result store is unavailable; retry shortly")
+        if accepted:
+            return json_response({"id": cmd_id, "status": "accepted"})
+        raise NotFound("command", cmd_id)

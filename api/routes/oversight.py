@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody
 
-from api.auth import admin_of, member_of
-from api.io import json_response, parse_body, parse_time, query_params, read_page, submit
-from api.openapi import ADMIN_LIST, ADMIN_READ, ON_ISSUE, PAGE, as_command, documented, moment, text
-from api.resources import ActivityPage, Approval, ApprovalPage, CostReported, CostRollup
-from api.routes.runs import RUN, acting_agent
+from api.io import checked_query, json_response, parse_time, read_page, submit
+from api.openapi import ADMIN_LIST, ADMIN_READ, ON_ISSUE, reads, writes
+from api.routes.runs import RUN, agent_of
+from api.routing import (
+    COMPANY,
+    Cursor,
+    Limit,
+    PathId,
+    Who,
+    admin,
+    query_text,
+    query_time,
+    run_agent,
+)
 from api.schemas import ApprovalDecisionBody, ApprovalRequestBody, CostBody
 from api.services import services
 from domain import commands as c
@@ -20,56 +30,18 @@ from domain.errors import InvalidRequest
 from domain.events import ACTIVITY_TYPES
 from service import approvals
 from service.activity import ActivityFilters, list_activity
+from service.answers.oversight import ActivityPage, CostReported, CostRollup
+from service.answers.runs import Approval, ApprovalPage
 from service.costs import DIMENSIONS, cost_rollup, whole_hour
 from service.ids import new_id
 
-__all__ = ["ROUTES"]
+__all__ = ["ActivityController", "ApprovalController", "CostController", "RunOversight"]
 
 Req = Request[Any, Any, Any]
-COMPANY = "/v1/companies/{cid:str}"
-APPROVAL_STATUSES = {s.value for s in ApprovalStatus}
 
-COST_QUERY = {
-    "groupBy": text("What to sum per key (default `issue`).", enum=list(DIMENSIONS)),
-    "since": moment("From this whole hour (inclusive)."),
-    "until": moment("To this whole hour (exclusive)."),
-    **PAGE,
-}
-APPROVAL_QUERY = {
-    "status": text("Only approvals in this status.", enum=sorted(APPROVAL_STATUSES)),
-    "issueId": text("Only this issue's."),
-    "agentId": text("Only this agent's."),
-    **PAGE,
-}
-ACTIVITY_QUERY = {
-    "issueId": text("Only this issue's entries."),
-    "type": text("Only entries of this type.", enum=sorted(ACTIVITY_TYPES)),
-    "since": moment("At or after this time."),
-    "until": moment("Before this time."),
-    **PAGE,
-}
-#: Approve or reject: answers the approval as decided.
-DECISION = as_command(ApprovalDecisionBody, Approval, headers=ON_ISSUE)
-
-
-@post(RUN + "/costs", operation_class=as_command(CostBody, CostReported, headers=ON_ISSUE))
-async def report_cost(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
-    """Add to the run's cost and the issue's spend; at the budget cap the run stops."""
-    who = await member_of(request, cid)
-    agent_id = await acting_agent(request, cid, who)
-    body, data = await parse_body(request, CostBody)
-    command = c.ReportCost(
-        iid,
-        rid,
-        body.lease_token,
-        new_id("cost"),
-        body.usd,
-        body.input_tokens,
-        body.output_tokens,
-        body.model,
-        agent_id,
-    )
-    return await submit(request, who, cid, command, data)
+APPROVAL_STATUSES = sorted(s.value for s in ApprovalStatus)
+#: Where an approval is read back (``Location``).
+APPROVAL = COMPANY.replace("{cid:str}", "{cid}") + "/approvals/{id}"
 
 
 def _hour(params: dict[str, str], name: str) -> datetime | None:
@@ -81,123 +53,202 @@ def _hour(params: dict[str, str], name: str) -> datetime | None:
     return moment
 
 
-@get(
-    COMPANY + "/costs",
-    operation_class=documented(answers={200: CostRollup}, errors=ADMIN_LIST, query=COST_QUERY),
-)
-async def cost_rollups(request: Req, cid: str) -> Response[Any]:
-    await admin_of(request, cid)
-    params = query_params(request, set(COST_QUERY))
-    group_by = params.get("groupBy", "issue")
-    if group_by not in DIMENSIONS:
-        raise InvalidRequest.at(["query", "groupBy"], f"one of {', '.join(DIMENSIONS)}")
-    since, until = _hour(params, "since"), _hour(params, "until")
-    if since is not None and until is not None and since >= until:
-        raise InvalidRequest.at(["query", "until"], "until must be after since")
-    rollup = await read_page(request, params, cost_rollup, cid, group_by, since, until)
-    return json_response(rollup)
+class RunOversight(Controller):
+    """What a run's agent reports for a human to see: its cost, and the approvals it asks."""
 
+    path = RUN
+    guards = [run_agent]
 
-@post(
-    RUN + "/approvals",
-    operation_class=as_command(ApprovalRequestBody, Approval, 201, headers=ON_ISSUE),
-)
-async def request_approval(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
-    who = await member_of(request, cid)
-    agent_id = await acting_agent(request, cid, who)
-    body, data = await parse_body(request, ApprovalRequestBody)
-    command = c.RequestApproval(
-        iid,
-        rid,
-        body.lease_token,
-        new_id("apr"),
-        body.action,
-        body.details,
-        agent_id,
+    @post(
+        "/costs", status_code=200, operation_id="costs_report", tags=["costs"], **writes(ON_ISSUE)
     )
-    return await submit(request, who, cid, command, data, status=201)
+    async def report_cost(
+        self,
+        request: Req,
+        cid: PathId,
+        iid: PathId,
+        rid: PathId,
+        who: Who,
+        data: JSONBody[CostBody],
+    ) -> Response[CostReported]:
+        """Report a run's cost
 
-
-@get(
-    COMPANY + "/approvals",
-    operation_class=documented(
-        answers={200: ApprovalPage}, errors=ADMIN_LIST, query=APPROVAL_QUERY
-    ),
-)
-async def list_approvals(request: Req, cid: str) -> Response[Any]:
-    """The approval queue: ``?status=pending`` is what waits for a human."""
-    await admin_of(request, cid)
-    params = query_params(request, set(APPROVAL_QUERY))
-    status = params.get("status")
-    if status is not None and status not in APPROVAL_STATUSES:
-        raise InvalidRequest.at(
-            ["query", "status"], f"one of {', '.join(sorted(APPROVAL_STATUSES))}"
+        Adds to the run's cost and the issue's spend; when the spend reaches the issue's
+        budget the run stops (`stop: true`, `stopReason: "budget_exceeded"`)."""
+        command = c.ReportCost(
+            iid,
+            rid,
+            data.lease_token,
+            new_id("cost"),
+            data.usd,
+            data.input_tokens,
+            data.output_tokens,
+            data.model,
+            agent_of(who),
         )
-    page = await read_page(
-        request,
-        params,
-        approvals.list_approvals,
-        cid,
-        status,
-        params.get("issueId"),
-        params.get("agentId"),
+        return await submit(request, who, cid, command)
+
+    @post("/approvals", operation_id="approvals_request", tags=["approvals"], **writes(ON_ISSUE))
+    async def request_approval(
+        self,
+        request: Req,
+        cid: PathId,
+        iid: PathId,
+        rid: PathId,
+        who: Who,
+        data: JSONBody[ApprovalRequestBody],
+    ) -> Response[Approval]:
+        """Ask a human to approve an action
+
+        A `pending` approval; the decision reaches the agent at its next checkpoint."""
+        command = c.RequestApproval(
+            iid, rid, data.lease_token, new_id("apr"), data.action, data.details, agent_of(who)
+        )
+        location = APPROVAL.replace("{cid}", cid)
+        return await submit(request, who, cid, command, status=201, location=location)
+
+
+class CostController(Controller):
+    path = "/costs"
+    tags = ["costs"]
+    guards = [admin]
+
+    @get("", operation_id="costs_rollup", **reads(ADMIN_LIST))
+    async def cost_rollups(
+        self,
+        request: Req,
+        cid: PathId,
+        group_by: Annotated[
+            str | None,
+            query_text("What to sum per key (default `issue`).", enum=DIMENSIONS, name="groupBy"),
+        ] = None,
+        since: Annotated[str | None, query_time("From this whole hour (inclusive).")] = None,
+        until: Annotated[str | None, query_time("To this whole hour (exclusive).")] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Response[CostRollup]:
+        """Sum costs
+
+        The company's spend and tokens per issue, agent, team, label or model, over whole
+        hours, with the total."""
+        params = checked_query(request)
+        group = params.get("groupBy", "issue")
+        if group not in DIMENSIONS:
+            raise InvalidRequest.at(["query", "groupBy"], f"one of {', '.join(DIMENSIONS)}")
+        start, end = _hour(params, "since"), _hour(params, "until")
+        if start is not None and end is not None and start >= end:
+            raise InvalidRequest.at(["query", "until"], "until must be after since")
+        return json_response(await read_page(request, cost_rollup, cid, group, start, end))
+
+
+class ApprovalController(Controller):
+    path = "/approvals"
+    tags = ["approvals"]
+    guards = [admin]
+
+    @get("", operation_id="approvals_list", **reads(ADMIN_LIST))
+    async def list_approvals(
+        self,
+        request: Req,
+        cid: PathId,
+        status: Annotated[
+            str | None, query_text("Only approvals in this status.", enum=APPROVAL_STATUSES)
+        ] = None,
+        issue_id: Annotated[str | None, query_text("Only this issue's.", name="issueId")] = None,
+        agent_id: Annotated[str | None, query_text("Only this agent's.", name="agentId")] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Response[ApprovalPage]:
+        """List approvals
+
+        The approval queue, oldest first: `?status=pending` is what waits for a human."""
+        if status is not None and status not in APPROVAL_STATUSES:
+            raise InvalidRequest.at(["query", "status"], f"one of {', '.join(APPROVAL_STATUSES)}")
+        page = await read_page(request, approvals.list_approvals, cid, status, issue_id, agent_id)
+        return json_response(page)
+
+    @get("/{apid:str}", operation_id="approvals_get", **reads(ADMIN_READ))
+    async def get_approval(self, request: Req, cid: PathId, apid: PathId) -> Response[Approval]:
+        """Get an approval
+
+        What was asked, by which run, and its decision."""
+        return json_response(await services(request).read(approvals.get_approval, cid, apid))
+
+    async def _decide(
+        self, request: Req, cid: PathId, apid: PathId, who: Who, approve: bool, comment: str | None
+    ) -> Response[Any]:
+        # The decision is applied on the issue's shard, in order with the run's own calls.
+        issue_id = await services(request).read(approvals.approval_issue_id, cid, apid)
+        command = c.DecideApproval(issue_id, apid, approve, comment)
+        return await submit(request, who, cid, command)
+
+    @post(
+        "/{apid:str}/approve",
+        status_code=200,
+        operation_id="approvals_approve",
+        **writes(ON_ISSUE),
     )
-    return json_response(page)
+    async def approve(
+        self,
+        request: Req,
+        cid: PathId,
+        apid: PathId,
+        who: Who,
+        data: JSONBody[ApprovalDecisionBody],
+    ) -> Response[Approval]:
+        """Approve
 
+        Decides a pending approval; the agent learns it at its next checkpoint."""
+        return await self._decide(request, cid, apid, who, True, data.comment)
 
-@get(
-    COMPANY + "/approvals/{apid:str}",
-    operation_class=documented(answers={200: Approval}, errors=ADMIN_READ),
-)
-async def get_approval(request: Req, cid: str, apid: str) -> Response[Any]:
-    await admin_of(request, cid)
-    return json_response(await services(request).read(approvals.get_approval, cid, apid))
-
-
-async def _decide(request: Req, cid: str, apid: str, approve: bool) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, ApprovalDecisionBody)
-    # The decision is applied on the issue's shard, in order with the run's own calls.
-    issue_id = await services(request).read(approvals.approval_issue_id, cid, apid)
-    command = c.DecideApproval(issue_id, apid, approve, body.comment)
-    return await submit(request, who, cid, command, data)
-
-
-@post(COMPANY + "/approvals/{apid:str}/approve", operation_class=DECISION)
-async def approve(request: Req, cid: str, apid: str) -> Response[Any]:
-    return await _decide(request, cid, apid, approve=True)
-
-
-@post(COMPANY + "/approvals/{apid:str}/reject", operation_class=DECISION)
-async def reject(request: Req, cid: str, apid: str) -> Response[Any]:
-    return await _decide(request, cid, apid, approve=False)
-
-
-@get(
-    COMPANY + "/activity",
-    operation_class=documented(
-        answers={200: ActivityPage}, errors=ADMIN_LIST, query=ACTIVITY_QUERY
-    ),
-)
-async def activity(request: Req, cid: str) -> Response[Any]:
-    await admin_of(request, cid)
-    params = query_params(request, set(ACTIVITY_QUERY))
-    kind = params.get("type")
-    if kind is not None and kind not in ACTIVITY_TYPES:
-        raise InvalidRequest.at(["query", "type"], f"one of {', '.join(sorted(ACTIVITY_TYPES))}")
-    filters = ActivityFilters(
-        params.get("issueId"), kind, parse_time(params, "since"), parse_time(params, "until")
+    @post(
+        "/{apid:str}/reject", status_code=200, operation_id="approvals_reject", **writes(ON_ISSUE)
     )
-    return json_response(await read_page(request, params, list_activity, cid, filters))
+    async def reject(
+        self,
+        request: Req,
+        cid: PathId,
+        apid: PathId,
+        who: Who,
+        data: JSONBody[ApprovalDecisionBody],
+    ) -> Response[Approval]:
+        """Reject
+
+        Decides a pending approval against; the agent learns it at its next checkpoint."""
+        return await self._decide(request, cid, apid, who, False, data.comment)
 
 
-ROUTES = [
-    report_cost,
-    cost_rollups,
-    request_approval,
-    list_approvals,
-    get_approval,
-    approve,
-    reject,
-    activity,
-]
+class ActivityController(Controller):
+    path = "/activity"
+    tags = ["activity"]
+    guards = [admin]
+
+    @get("", operation_id="activity_list", **reads(ADMIN_LIST))
+    async def activity(
+        self,
+        request: Req,
+        cid: PathId,
+        issue_id: Annotated[
+            str | None, query_text("Only this issue's entries.", name="issueId")
+        ] = None,
+        type: Annotated[
+            str | None, query_text("Only entries of this type.", enum=sorted(ACTIVITY_TYPES))
+        ] = None,
+        since: Annotated[str | None, query_time("At or after this time.")] = None,
+        until: Annotated[str | None, query_time("Before this time.")] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Response[ActivityPage]:
+        """List activity
+
+        The company's activity trail, newest first: every transition and change, with its
+        actor, reason and command."""
+        if type is not None and type not in ACTIVITY_TYPES:
+            raise InvalidRequest.at(
+                ["query", "type"], f"one of {', '.join(sorted(ACTIVITY_TYPES))}"
+            )
+        params = checked_query(request)
+        filters = ActivityFilters(
+            issue_id, type, parse_time(params, "since"), parse_time(params, "until")
+        )
+        return json_response(await read_page(request, list_activity, cid, filters))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from litestar import Request, Response, post
+from litestar import Controller, Request, Response, post
+from litestar.params import JSONBody
 
-from api.auth import Principal, admin_of, member_of, refuse
-from api.io import parse_body, submit
-from api.openapi import ON_ISSUE, WRITE, as_command, documented
-from api.resources import Checkpointed, Claimed, Issue
+from api.io import submit
+from api.openapi import ON_ISSUE, writes
+from api.routing import PathId, Who, admin, own_claim, run_agent
 from api.schemas import (
     CheckpointBody,
     ClaimBody,
@@ -22,130 +22,162 @@ from api.schemas import (
 from api.services import services
 from domain import commands as c
 from service import queries
+from service.answers.issues import Issue
+from service.answers.runs import Checkpointed, Claimed
 from service.ids import new_id
 
-__all__ = ["ROUTES", "RUN", "acting_agent"]
+__all__ = ["RUN", "RunController", "claim", "review"]
 
 Req = Request[Any, Any, Any]
-RUN = "/v1/companies/{cid:str}/issues/{iid:str}/runs/{rid:str}"
+
+#: A run's path below the company's.
+RUN = "/issues/{iid:str}/runs/{rid:str}"
+
 #: A long-polling claim looks again at least this often, even without a wake-up, in s.
 CLAIM_RECHECK_S = 1.0
 
 
-async def acting_agent(request: Req, cid: str, who: Principal) -> str:
-    """Only the run's agent drives its run (the handler checks the run is that agent's)."""
-    if who.kind != "agent" or who.agent_id is None:
-        await refuse(request, cid, "only the run's agent, with its agent token, drives a run")
+def agent_of(who: Who) -> str:
+    """The agent a ``run_agent`` guard let in."""
     assert who.agent_id is not None
     return who.agent_id
 
 
 @post(
-    "/v1/companies/{cid:str}/agents/{aid:str}/claim",
-    operation_class=documented(
-        body=ClaimBody,
-        answers={200: Claimed, 204: None},
-        errors=WRITE,
-        headers=("Prefer",),
-        accepted=True,
-    ),
+    "/agents/{aid:str}/claim",
+    status_code=200,
+    guards=[own_claim],
+    operation_id="agents_claim",
+    tags=["runs"],
+    **writes(("Prefer",), empty={204: "No Content: nothing to claim within the wait."}),
 )
-async def claim(request: Req, cid: str, aid: str) -> Response[Any]:
-    """Start a run on the agent's next issue; wait up to ``waitSeconds`` for one to appear."""
-    who = await member_of(request, cid)
-    if who.kind == "agent" and who.agent_id != aid:
-        await refuse(request, cid, f"an agent token claims only for agent {who.agent_id}")
-    body, data = await parse_body(request, ClaimBody)
+async def claim(
+    request: Req, cid: PathId, aid: PathId, who: Who, data: JSONBody[ClaimBody]
+) -> Response[Claimed]:
+    """Claim work for an agent
+
+    Starts a run on the agent's next issue and grants a lease; waits up to `waitSeconds`
+    for one to appear, then answers 204 (nothing to do)."""
     svc = services(request)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + body.wait_seconds
+    deadline = loop.time() + data.wait_seconds
     while True:
         woken = svc.results.work_appeared(cid)
         try:
             if await svc.read(queries.worth_claiming, cid, aid):
-                command = c.ClaimWork(aid, new_id("run"), body.lease_seconds, who.agent_id)
-                answer = await submit(request, who, cid, command, data, idempotent=False)
+                command = c.ClaimWork(aid, new_id("run"), data.lease_seconds, who.agent_id)
+                answer = await submit(request, who, cid, command, idempotent=False)
                 if answer.status_code != 204:
                     return answer
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return Response(content=None, status_code=204)
+                return Response(content=None, status_code=204)  # type: ignore[arg-type]
             await asyncio.wait({woken}, timeout=min(remaining, CLAIM_RECHECK_S))
         finally:
             woken.cancel()
 
 
+class RunController(Controller):
+    """What only the run's agent does, with the lease token its claim granted."""
+
+    path = RUN
+    tags = ["runs"]
+    guards = [run_agent]
+
+    @post("/checkpoint", status_code=200, operation_id="runs_checkpoint", **writes(ON_ISSUE))
+    async def checkpoint(
+        self,
+        request: Req,
+        cid: PathId,
+        iid: PathId,
+        rid: PathId,
+        who: Who,
+        data: JSONBody[CheckpointBody],
+    ) -> Response[Checkpointed]:
+        """Checkpoint a run
+
+        Renews the lease and records progress and state; answers the comments and approval
+        decisions since the last checkpoint, and `stop: true` when the run must end."""
+        command = c.RecordCheckpoint(
+            iid,
+            rid,
+            data.lease_token,
+            agent_of(who),
+            fields_set=frozenset(data.model_fields_set - {"lease_token"}),
+            progress=data.progress,
+            state=data.state,
+            workspace_url=data.workspace_url,
+        )
+        return await submit(request, who, cid, command)
+
+    @post("/complete", status_code=200, operation_id="runs_complete", **writes(ON_ISSUE))
+    async def complete(
+        self,
+        request: Req,
+        cid: PathId,
+        iid: PathId,
+        rid: PathId,
+        who: Who,
+        data: JSONBody[CompleteBody],
+    ) -> Response[Issue]:
+        """Complete a run
+
+        Ends the run with its result; the issue goes to `review`."""
+        command = c.CompleteRun(
+            iid, rid, data.lease_token, agent_of(who), data.result, data.workspace_url
+        )
+        return await submit(request, who, cid, command)
+
+    @post("/fail", status_code=200, operation_id="runs_fail", **writes(ON_ISSUE))
+    async def fail(
+        self,
+        request: Req,
+        cid: PathId,
+        iid: PathId,
+        rid: PathId,
+        who: Who,
+        data: JSONBody[FailBody],
+    ) -> Response[Issue]:
+        """Fail a run
+
+        Ends the run; a retryable failure queues the issue again while attempts remain,
+        otherwise the issue is `failed`."""
+        command = c.FailRun(
+            iid, rid, data.lease_token, data.reason, agent_of(who), data.details, data.retryable
+        )
+        return await submit(request, who, cid, command)
+
+    @post("/handoff", status_code=200, operation_id="runs_handoff", **writes(ON_ISSUE))
+    async def handoff(
+        self,
+        request: Req,
+        cid: PathId,
+        iid: PathId,
+        rid: PathId,
+        who: Who,
+        data: JSONBody[HandoffBody],
+    ) -> Response[Issue]:
+        """Hand a run off
+
+        Ends the run and puts the issue in `handoff`, for a human to assign or reassign."""
+        command = c.HandoffRun(iid, rid, data.lease_token, data.reason, agent_of(who))
+        return await submit(request, who, cid, command)
+
+
 @post(
-    RUN + "/checkpoint", operation_class=as_command(CheckpointBody, Checkpointed, headers=ON_ISSUE)
+    "/issues/{iid:str}/review",
+    status_code=200,
+    guards=[admin],
+    operation_id="issues_review",
+    tags=["issues"],
+    **writes(ON_ISSUE),
 )
-async def checkpoint(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
-    who = await member_of(request, cid)
-    agent_id = await acting_agent(request, cid, who)
-    body, data = await parse_body(request, CheckpointBody)
-    command = c.RecordCheckpoint(
-        iid,
-        rid,
-        body.lease_token,
-        agent_id,
-        fields_set=frozenset(body.model_fields_set - {"lease_token"}),
-        progress=body.progress,
-        state=body.state,
-        workspace_url=body.workspace_url,
-    )
-    return await submit(request, who, cid, command, data)
+async def review(
+    request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[ReviewBody]
+) -> Response[Issue]:
+    """Review an issue's result
 
-
-@post(RUN + "/complete", operation_class=as_command(CompleteBody, Issue, headers=ON_ISSUE))
-async def complete(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
-    who = await member_of(request, cid)
-    agent_id = await acting_agent(request, cid, who)
-    body, data = await parse_body(request, CompleteBody)
-    command = c.CompleteRun(
-        iid,
-        rid,
-        body.lease_token,
-        agent_id,
-        body.result,
-        body.workspace_url,
-    )
-    return await submit(request, who, cid, command, data)
-
-
-@post(RUN + "/fail", operation_class=as_command(FailBody, Issue, headers=ON_ISSUE))
-async def fail(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
-    who = await member_of(request, cid)
-    agent_id = await acting_agent(request, cid, who)
-    body, data = await parse_body(request, FailBody)
-    command = c.FailRun(
-        iid,
-        rid,
-        body.lease_token,
-        body.reason,
-        agent_id,
-        body.details,
-        body.retryable,
-    )
-    return await submit(request, who, cid, command, data)
-
-
-@post(RUN + "/handoff", operation_class=as_command(HandoffBody, Issue, headers=ON_ISSUE))
-async def handoff(request: Req, cid: str, iid: str, rid: str) -> Response[Any]:
-    who = await member_of(request, cid)
-    agent_id = await acting_agent(request, cid, who)
-    body, data = await parse_body(request, HandoffBody)
-    command = c.HandoffRun(iid, rid, body.lease_token, body.reason, agent_id)
-    return await submit(request, who, cid, command, data)
-
-
-@post(
-    "/v1/companies/{cid:str}/issues/{iid:str}/review",
-    operation_class=as_command(ReviewBody, Issue, headers=ON_ISSUE),
-)
-async def review(request: Req, cid: str, iid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, ReviewBody)
-    command = c.ReviewIssue(iid, body.decision == "accept", new_id("cmt"), body.comment)
-    return await submit(request, who, cid, command, data)
-
-
-ROUTES = [claim, checkpoint, complete, fail, handoff, review]
+    `accept`: the issue is `done`; `reject`: it goes back to its agent (`assigned`) with
+    the comment, for rework."""
+    command = c.ReviewIssue(iid, data.decision == "accept", new_id("cmt"), data.comment)
+    return await submit(request, who, cid, command)

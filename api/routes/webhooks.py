@@ -7,24 +7,27 @@ import os
 from typing import Any
 
 import anyio.to_thread
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import JSONBody
 
-from api.auth import admin_of
-from api.io import json_response, page_of, parse_body, submit
-from api.openapi import ADMIN_LIST, ADMIN_READ, PAGE, as_command, documented
-from api.resources import Delivery, DeliveryPage, NewWebhook, Webhook, WebhookPage
+from api.io import json_response, read_page, submit
+from api.openapi import ADMIN_LIST, ADMIN_READ, reads, writes
+from api.routing import COMPANY, Cursor, Limit, PathId, Who, admin
 from api.schemas import EmptyBody, WebhookCreate, WebhookPatch
 from api.services import services
 from domain import commands as c
 from domain.errors import InvalidRequest
+from service.answers.webhooks import Delivery, DeliveryPage, NewWebhook, Webhook, WebhookPage
 from service.ids import new_id
 from service.webhooks import queries
 from service.webhooks.ssrf import UnsafeUrl, parse_webhook_url, resolve_safely
 
-__all__ = ["ROUTES"]
+__all__ = ["WebhookController"]
 
 Req = Request[Any, Any, Any]
-BASE = "/v1/companies/{cid:str}/webhooks"
+
+#: Where a new endpoint is read back (``Location``).
+WEBHOOK = COMPANY.replace("{cid:str}", "{cid}") + "/webhooks/{id}"
 
 
 async def _check_url(request: Req, url: str) -> None:
@@ -39,92 +42,105 @@ async def _check_url(request: Req, url: str) -> None:
         raise InvalidRequest.at(["url"], str(exc)) from exc
 
 
-@post(
-    BASE,
-    operation_class=as_command(WebhookCreate, NewWebhook, 201),
-)
-async def create_webhook(request: Req, cid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, WebhookCreate)
-    await _check_url(request, body.url)
-    # Standard Webhooks secret: shown once, in this answer.
-    secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-    command = c.CreateWebhook(new_id("whk"), body.url, tuple(body.events), secret, body.description)
-    response = await submit(request, who, cid, command, data, status=201)
-    content = response.content
-    if isinstance(content, dict) and content.get("id") == command.webhook_id:
-        response.content = {**content, "secret": secret}
-    return response
+class WebhookController(Controller):
+    path = "/webhooks"
+    tags = ["webhooks"]
+    guards = [admin]
 
+    @post("", operation_id="webhooks_create", **writes())
+    async def create_webhook(
+        self, request: Req, cid: PathId, who: Who, data: JSONBody[WebhookCreate]
+    ) -> Response[NewWebhook]:
+        """Subscribe an endpoint
 
-@get(BASE, operation_class=documented(answers={200: WebhookPage}, errors=ADMIN_LIST, query=PAGE))
-async def list_webhooks(request: Req, cid: str) -> Response[Any]:
-    await admin_of(request, cid)
-    return await page_of(request, queries.list_webhooks, cid)
+        agentq POSTs the events it names to `url`, signed per Standard Webhooks with the
+        `secret` in this answer (shown once)."""
+        await _check_url(request, data.url)
+        # Standard Webhooks secret: shown once, in this answer.
+        secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+        command = c.CreateWebhook(
+            new_id("whk"), data.url, tuple(data.events), secret, data.description
+        )
+        location = WEBHOOK.replace("{cid}", cid)
+        response = await submit(request, who, cid, command, status=201, location=location)
+        content = response.content
+        if isinstance(content, dict) and content.get("id") == command.webhook_id:
+            response.content = {**content, "secret": secret}
+        return response
 
+    @get("", operation_id="webhooks_list", **reads(ADMIN_LIST))
+    async def list_webhooks(
+        self, request: Req, cid: PathId, cursor: Cursor = None, limit: Limit = 50
+    ) -> Response[WebhookPage]:
+        """List endpoints
 
-@get(BASE + "/{wid:str}", operation_class=documented(answers={200: Webhook}, errors=ADMIN_READ))
-async def get_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
-    await admin_of(request, cid)
-    return json_response(await services(request).read(queries.get_webhook, cid, wid))
+        Newest first, disabled ones included (with why)."""
+        return json_response(await read_page(request, queries.list_webhooks, cid))
 
+    @get("/{wid:str}", operation_id="webhooks_get", **reads(ADMIN_READ))
+    async def get_webhook(self, request: Req, cid: PathId, wid: PathId) -> Response[Webhook]:
+        """Get an endpoint
 
-@patch(
-    BASE + "/{wid:str}",
-    operation_class=as_command(WebhookPatch, Webhook),
-)
-async def update_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    body, data = await parse_body(request, WebhookPatch)
-    if body.url is not None:
-        await _check_url(request, body.url)
-    command = c.UpdateWebhook(
-        wid,
-        frozenset(body.model_fields_set),
-        url=body.url,
-        events=None if body.events is None else tuple(body.events),
-        disabled=body.disabled,
-        description=body.description,
+        Its URL, events, description and whether it is disabled (the secret is not shown)."""
+        return json_response(await services(request).read(queries.get_webhook, cid, wid))
+
+    @patch("/{wid:str}", operation_id="webhooks_update", **writes())
+    async def update_webhook(
+        self, request: Req, cid: PathId, wid: PathId, who: Who, data: JSONBody[WebhookPatch]
+    ) -> Response[Webhook]:
+        """Update an endpoint
+
+        Change its URL, events or description; disable it, or enable it again."""
+        if data.url is not None:
+            await _check_url(request, data.url)
+        command = c.UpdateWebhook(
+            wid,
+            frozenset(data.model_fields_set),
+            url=data.url,
+            events=None if data.events is None else tuple(data.events),
+            disabled=data.disabled,
+            description=data.description,
+        )
+        return await submit(request, who, cid, command)
+
+    @delete("/{wid:str}", status_code=200, operation_id="webhooks_delete", **writes(success=204))
+    async def delete_webhook(
+        self, request: Req, cid: PathId, wid: PathId, who: Who
+    ) -> Response[None]:
+        """Delete an endpoint
+
+        No event is sent to it any more; its deliveries and their log go with it."""
+        return await submit(request, who, cid, c.DeleteWebhook(wid), status=204)
+
+    @get(
+        "/{wid:str}/deliveries",
+        operation_id="deliveries_list",
+        **reads(ADMIN_LIST),
     )
-    return await submit(request, who, cid, command, data)
+    async def list_deliveries(
+        self, request: Req, cid: PathId, wid: PathId, cursor: Cursor = None, limit: Limit = 50
+    ) -> Response[DeliveryPage]:
+        """List an endpoint's deliveries
 
+        Newest first: each attempt's status, response code, duration and next attempt."""
+        return json_response(await read_page(request, queries.list_deliveries, cid, wid))
 
-@delete(
-    BASE + "/{wid:str}",
-    status_code=200,  # answers 204 (Litestar refuses a 204 handler that returns a Response)
-    operation_class=as_command(None, None, 204),
-)
-async def delete_webhook(request: Req, cid: str, wid: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    return await submit(request, who, cid, c.DeleteWebhook(wid), {}, status=204)
+    @post(
+        "/{wid:str}/deliveries/{did:str}/redeliver",
+        operation_id="deliveries_redeliver",
+        **writes(located=False),
+    )
+    async def redeliver(
+        self,
+        request: Req,
+        cid: PathId,
+        wid: PathId,
+        did: PathId,
+        who: Who,
+        data: JSONBody[EmptyBody],
+    ) -> Response[Delivery]:
+        """Deliver an event again
 
-
-@get(
-    BASE + "/{wid:str}/deliveries",
-    operation_class=documented(answers={200: DeliveryPage}, errors=ADMIN_LIST, query=PAGE),
-)
-async def list_deliveries(request: Req, cid: str, wid: str) -> Response[Any]:
-    await admin_of(request, cid)
-    return await page_of(request, queries.list_deliveries, cid, wid)
-
-
-@post(
-    BASE + "/{wid:str}/deliveries/{did:str}/redeliver",
-    operation_class=as_command(EmptyBody, Delivery, 201),
-)
-async def redeliver(request: Req, cid: str, wid: str, did: str) -> Response[Any]:
-    who = await admin_of(request, cid)
-    _, data = await parse_body(request, EmptyBody)
-    command = c.RedeliverWebhook(wid, did, new_id("dlv"))
-    return await submit(request, who, cid, command, data, status=201)
-
-
-ROUTES = [
-    create_webhook,
-    list_webhooks,
-    get_webhook,
-    update_webhook,
-    delete_webhook,
-    list_deliveries,
-    redeliver,
-]
+        A new delivery of the same event (same `webhook-id`), sent at once."""
+        command = c.RedeliverWebhook(wid, did, new_id("dlv"))
+        return await submit(request, who, cid, command, status=201)

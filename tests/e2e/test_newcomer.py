@@ -36,3 +36,37 @@ def test_an_empty_query_value_is_refused_rather_than_matching_nothing(api: Api) 
     assert_invalid(acme.call("GET", "/approvals", params={"issueId": ""}), "issueId")
     # An empty cursor is the first page.
     assert len(acme.ok("GET", "/issues", params={"cursor": ""})["data"]) == 1
+
+
+def test_options_names_every_method_of_the_path_without_a_token(api: Api) -> None:
+    acme = api.new_company("Options")
+    base = f"/v1/companies/{acme.id}"
+    for path, methods in [
+        ("/issues", {"GET", "POST", "OPTIONS"}),
+        ("/issues/iss_x", {"GET", "PATCH", "OPTIONS"}),
+        ("/webhooks/whk_x", {"GET", "PATCH", "DELETE", "OPTIONS"}),
+        ("/issues/iss_x/runs/run_x/checkpoint", {"POST", "OPTIONS"}),
+    ]:
+        response = api.http.options(base + path)
+        assert response.status_code == 204, (path, response.text)
+        assert {m.strip() for m in response.headers["allow"].split(",")} == methods, path
+
+
+def test_a_201_names_the_new_resource_in_location_which_answers_it(api: Api) -> None:
+    acme = api.new_company("Located")
+    created = []
+    for path, body in [
+        ("/issues", {"title": "located"}),
+        ("/teams", {"name": "t"}),
+        ("/agents", {"name": "a"}),
+    ]:
+        response = acme.call("POST", path, body)
+        assert response.status_code == 201, response.text
+        location = response.headers["location"]
+        assert location == f"/v1/companies/{acme.id}{path}/{response.json()['id']}"
+        read = api.http.get(location, headers={"Authorization": f"Bearer {acme.token}"})
+        assert read.status_code == 200 and read.json()["id"] == response.json()["id"]
+        created.append(location)
+    company = api.operator("POST", "/v1/companies", {"name": "Other"})
+    assert company.headers["location"] == f"/v1/companies/{company.json()['id']}"
+    assert len(set(created)) == 3

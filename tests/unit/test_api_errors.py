@@ -15,8 +15,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from api.body import body_errors, unstorable
 from api.errors import database_error, server_error
-from api.io import CLIENT_GONE, body_errors, unstorable
+from api.io import CLIENT_GONE
 from api.schemas import AgentPatch, IssueCreate, IssuePatch
 from api.server import TIMED_OUT
 
