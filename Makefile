@@ -3,18 +3,42 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# Installed from the lock files in requirements/ (written by `make lock`, from pyproject.toml):
+# `make run` needs only the runtime part, `make test` adds the dev part to the same venv. Each
+# stamp is redone only when its lock (or pyproject.toml, for the project itself) changes.
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
 
-.PHONY: run test lint unit integration e2e format run-distributed migrate clean bench soak
+.PHONY: run test lint unit integration e2e format run-distributed migrate clean bench soak lock
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME): requirements/pip.txt requirements/runtime.txt pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r requirements/pip.txt
+	$(PIP) install --quiet --require-hashes -r requirements/runtime.txt
+	$(PIP) install --quiet --no-deps -e .
+	touch $@
+
+$(DEV): $(RUNTIME) requirements/dev.txt
+	$(PIP) install --quiet --require-hashes -r requirements/dev.txt
+	touch $@
+
+## Rewrite the lock files from pyproject.toml with uv (itself pinned in requirements/uv.txt),
+## keeping the pins that still fit; `make lock UPGRADE=1` moves every pin to the newest release
+## pyproject.toml allows. Then commit requirements/.
+LOCK = $(BIN)/uv pip compile --quiet --universal --generate-hashes \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+lock: | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r requirements/uv.txt
+	echo pip | $(LOCK) - -o requirements/pip.txt
+	echo uv | $(LOCK) - -o requirements/uv.txt
+	$(LOCK) pyproject.toml -o requirements/runtime.txt
+	$(LOCK) pyproject.toml --extra dev -c requirements/runtime.txt -o requirements/dev.txt
 
 ## Run the embedded default: one process, API on :3100, SQLite in .agentq/.
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/python -m service.migrate
 	$(BIN)/python -m api
 
@@ -22,15 +46,15 @@ run: $(STAMP)
 run-distributed: migrate
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile web worker-commands worker-webhooks worker-bulk scheduler
 
-migrate: $(STAMP)
+migrate: $(RUNTIME)
 	$(BIN)/python -m service.migrate
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -38,13 +62,13 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-unit: $(STAMP)
+unit: $(DEV)
 	$(BIN)/pytest tests/unit
 
-integration: $(STAMP)
+integration: $(DEV)
 	$(BIN)/pytest tests/integration
 
-e2e: $(STAMP)
+e2e: $(DEV)
 	$(BIN)/pytest tests/e2e
 
 clean:
@@ -52,10 +76,10 @@ clean:
 
 ## The benchmark (tests/benchmarks/bench.py) on the distributed stack: JSON on stdout, a
 ## table on stderr, bench-results.json. BENCH_SCALE=0.1 for a quick run.
-bench: $(STAMP)
+bench: $(DEV)
 	@$(BIN)/python -m tests.benchmarks.bench
 
 ## The large versions of the randomized race, shutdown and fault tests (100,000 operations;
 ## 50 worker kills and 5 outages of each service).
-soak: $(STAMP)
+soak: $(DEV)
 	AGENTQ_SOAK=1 $(BIN)/pytest --timeout 3600 tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults
