@@ -69,8 +69,10 @@ class Settings(BaseSettings):
     #: Log level of every process.
     log_level: str = "INFO"
     #: ``json``: one JSON object per line (with a stable ``action`` key and the company,
-    #: issue, command and run ids); ``text``: for a terminal.
-    log_format: Literal["json", "text"] = "json"
+    #: issue, command and run ids); ``text``: one readable line (time, level, logger,
+    #: message, then ``key=value`` fields), for a terminal; ``auto``: ``text`` when stderr
+    #: is a terminal, else ``json``.
+    log_format: Literal["auto", "json", "text"] = "auto"
     #: Port of a worker or scheduler process's Prometheus ``/metrics`` (unset: not served).
     #: The API serves ``/metrics`` on its own port.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
