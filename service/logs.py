@@ -41,6 +41,11 @@ _RECORD_ATTRIBUTES = frozenset(
 #: Loggers with handlers of their own that should go through the root's instead.
 _PROPAGATED = ("uvicorn", "uvicorn.error")
 
+#: Libraries whose INFO lines are chatter: pika logs about ten lines for every connection
+#: and channel it opens or closes (most of a distributed run's lines at INFO). Their
+#: warnings and errors still show; their INFO lines only at ``AGENTQ_LOG_LEVEL=DEBUG``.
+_QUIET = ("pika",)
+
 
 def _utc_time(record: logging.LogRecord) -> str:
     """``2026-04-11T08:14:00.123Z``: UTC to the millisecond, as the API shows times."""
@@ -135,6 +140,11 @@ def configure_logging(settings: Settings) -> None:
     handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    level = root.level
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(
+            logging.INFO if level == logging.DEBUG else max(level, logging.WARNING)
+        )
     # uvicorn installs text handlers on its loggers: its lines go through the root's too.
     # (Its access log stays off: the API logs one ``http_request`` line per request.)
     for name in _PROPAGATED:

@@ -1,4 +1,5 @@
-"""``AGENTQ_LOG_FORMAT`` (``auto``: text on a terminal, else JSON) and the text line."""
+"""``AGENTQ_LOG_FORMAT`` (``auto``: text on a terminal, else JSON), the text line, and the
+libraries kept quiet at INFO."""
 
 from __future__ import annotations
 
@@ -86,8 +87,8 @@ def test_a_text_line_without_fields_has_no_brackets_and_a_traceback_follows_it()
 @pytest.fixture
 def logging_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[logging.Logger]:
     """``configure_logging`` changes process-wide state: put it back afterwards."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
+    root, pika = logging.getLogger(), logging.getLogger("pika")
+    saved = (list(root.handlers), root.level, pika.level)
     uvicorn = logging.getLogger("uvicorn")
     saved_uvicorn = (list(uvicorn.handlers), uvicorn.propagate)
     try:
@@ -95,6 +96,7 @@ def logging_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[logging.Logger]:
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+        pika.setLevel(saved[2])
         uvicorn.handlers[:], uvicorn.propagate = saved_uvicorn
 
 
@@ -118,3 +120,16 @@ def test_configure_logging_writes_text_to_a_terminal_and_json_to_anything_else(
     logging.getLogger("agentq.test").warning("hi", extra={"action": "x"})
     entry = json.loads(sys.stderr.getvalue())
     assert entry["msg"] == "hi" and entry["action"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("level", "pika_level"),
+    [("INFO", "WARNING"), ("WARNING", "WARNING"), ("ERROR", "ERROR"), ("DEBUG", "INFO")],
+)
+def test_pika_says_only_warnings_and_errors_unless_debugging(
+    logging_state: logging.Logger, level: str, pika_level: str
+) -> None:
+    configure_logging(Settings(log_level=level, log_format="json"))
+    assert logging_state.level == logging.getLevelName(level)
+    pika = logging.getLogger("pika.adapters.blocking_connection")
+    assert pika.getEffectiveLevel() == logging.getLevelName(pika_level)
