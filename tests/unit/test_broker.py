@@ -1,15 +1,48 @@
-"""Workers sharing one broker in a process (on Dramatiq's in-process stub)."""
+"""The broker as built from the settings (no RabbitMQ needed: building one does not connect),
+and workers sharing one broker in a process (on Dramatiq's in-process stub)."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from workers.broker import PoolWorker
+from service.settings import Settings
+from workers.broker import AgentqRabbitmqBroker, PoolWorker, make_broker
+
+URL = "amqp://guest:guest@127.0.0.1:5672/agentq"
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(broker_url=URL, redis_url="redis://127.0.0.1:6379/0", **overrides)
+
+
+def test_the_publish_timeout_is_one_pika_enforces_on_every_connection() -> None:
+    broker = make_broker(_settings(publish_timeout_s=2.5))
+    assert isinstance(broker, AgentqRabbitmqBroker)
+    assert broker.publish_timeout_s == 2.5
+    params = broker.parameters
+    assert params.socket_timeout == 2.5  # TCP connect
+    assert params.stack_timeout == 2.5  # TCP, then the AMQP handshake
+    assert params.blocked_connection_timeout == 2.5  # RabbitMQ's memory or disk alarm
+    assert broker.confirm_delivery
+
+
+def test_the_default_limit_is_five_seconds_and_every_url_of_a_list_gets_it() -> None:
+    assert Settings().publish_timeout_s == 5.0
+    broker = AgentqRabbitmqBroker(url=f"{URL};{URL.replace('127.0.0.1', 'localhost')}")
+    assert [p.stack_timeout for p in broker.parameters] == [5.0, 5.0]
+    assert [p.blocked_connection_timeout for p in broker.parameters] == [5.0, 5.0]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "61"])
+def test_a_publish_timeout_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="publish_timeout_s"):
+        _settings(publish_timeout_s=value)
 
 
 def _worker(broker: StubBroker, queue: str) -> PoolWorker:
