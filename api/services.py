@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,9 +21,14 @@ if TYPE_CHECKING:
     from api.auth import TokenCache
     from service.ratelimit import RateLimiter
 
-__all__ = ["Services", "services"]
+__all__ = ["PUBLISH_GRACE_S", "Services", "services"]
 
 T = TypeVar("T")
+
+#: How much longer than ``publish_timeout_s`` a caller waits for a publish. The publisher
+#: itself gives up at ``publish_timeout_s`` (``workers.broker``); this wait only bounds a
+#: publish still queued for a free publishing thread (all of them busy).
+PUBLISH_GRACE_S = 1.0
 
 
 @dataclass
@@ -53,10 +59,23 @@ class Services:
         return await anyio.to_thread.run_sync(run)
 
     def publish(self, env: Envelope, answer_202: bool = False) -> None:
-        """Blocking: publish with confirms (marked "accepted" first if the caller gets 202)."""
+        """Blocking: publish with confirms (marked "accepted" first if the caller gets 202).
+        Raises once ``publish_timeout_s`` has passed (the broker's publisher enforces it)."""
         if answer_202:
             self.mark_accepted(env)
         self.bus.publish(env)
+
+    async def publish_in_pool(self, env: Envelope, answer_202: bool = False) -> None:
+        """``publish`` on a publishing thread; raises if it failed or did not complete in
+        time. The publisher gives up by ``publish_timeout_s`` in its own thread; this wait
+        lasts ``PUBLISH_GRACE_S`` longer, so it ends first only for a publish still queued
+        for a thread (then cancelled: it never runs) or one held up in Redis by
+        ``mark_accepted`` (a 202 answer only; Redis's own 5 s socket timeout bounds it)."""
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(
+            loop.run_in_executor(self.publish_pool, self.publish, env, answer_202),
+            self.settings.publish_timeout_s + PUBLISH_GRACE_S,
+        )
 
     async def aclose(self) -> None:
         """Release what the services hold (the database engine is the caller's)."""

@@ -1,4 +1,5 @@
-"""Log lines: one JSON object per line (``AGENTQ_LOG_FORMAT=json``, the default) or plain text.
+"""Log lines: one JSON object per line, or one readable line in a terminal (``AGENTQ_LOG_FORMAT``:
+``auto``, the default, is text when stderr is a terminal and JSON otherwise).
 
 A JSON line always has ``ts``, ``level``, ``logger``, ``msg`` and ``action`` (a stable name
 for what happened, e.g. ``http_request``, ``command_applied``; null when the caller gave
@@ -15,11 +16,11 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, Literal
 
 from service.settings import Settings
 
-__all__ = ["ID_FIELDS", "JsonFormatter", "TextFormatter", "configure_logging"]
+__all__ = ["ID_FIELDS", "JsonFormatter", "TextFormatter", "configure_logging", "log_format_for"]
 
 #: The ids a line carries when given in ``extra``, in this order, after the fixed fields.
 ID_FIELDS = ("company_id", "issue_id", "command_id", "run_id", "bulk_id", "webhook_id")
@@ -39,6 +40,11 @@ _RECORD_ATTRIBUTES = frozenset(
 
 #: Loggers with handlers of their own that should go through the root's instead.
 _PROPAGATED = ("uvicorn", "uvicorn.error")
+
+#: Libraries whose INFO lines are chatter: pika logs about ten lines for every connection
+#: and channel it opens or closes (most of a distributed run's lines at INFO). Their
+#: warnings and errors still show; their INFO lines only at ``AGENTQ_LOG_LEVEL=DEBUG``.
+_QUIET = ("pika",)
 
 
 def _utc_time(record: logging.LogRecord) -> str:
@@ -78,7 +84,12 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``time LEVEL logger message``, then ``action=… company_id=…`` when given, for a terminal."""
+    """One readable line: ``2026-04-11 10:14:00.123 INFO logger message [action=… key=value]``
+    (local time; the ids first, then the other ``extra`` fields; a value with spaces or
+    quotes in it is quoted, so the line splits back into its fields). A traceback follows
+    on the next lines."""
+
+    default_msec_format = "%s.%03d"
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -88,8 +99,28 @@ class TextFormatter(logging.Formatter):
         fields = {"action": getattr(record, "action", None)}
         fields.update({key: getattr(record, key, None) for key in ID_FIELDS})
         fields.update(_extra(record))
-        pairs = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        pairs = " ".join(f"{k}={_text_value(v)}" for k, v in fields.items() if v is not None)
         return f"{line} [{pairs}]" if pairs else line
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+    text = str(value)
+    if not text or any(c.isspace() or c in "\"'=[]" for c in text) or not text.isprintable():
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def log_format_for(setting: Literal["auto", "json", "text"], stream: IO[str]) -> str:
+    """``json`` or ``text``: what ``AGENTQ_LOG_FORMAT`` means for lines written to
+    ``stream`` (``auto``: text for a person at a terminal, JSON for a collector)."""
+    if setting != "auto":
+        return setting
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return "json"
 
 
 class _AgentqHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -105,9 +136,15 @@ def configure_logging(settings: Settings) -> None:
         if type(handler) in (logging.StreamHandler, _AgentqHandler):
             root.removeHandler(handler)
     handler = _AgentqHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    text = log_format_for(settings.log_format, sys.stderr) == "text"
+    handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    level = root.level
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(
+            logging.INFO if level == logging.DEBUG else max(level, logging.WARNING)
+        )
     # uvicorn installs text handlers on its loggers: its lines go through the root's too.
     # (Its access log stays off: the API logs one ``http_request`` line per request.)
     for name in _PROPAGATED:

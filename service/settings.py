@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     command_shards: int = Field(default=8, ge=1, le=256)
     #: Threads publishing to the broker per API process (pika is blocking).
     publisher_threads: int = Field(default=8, ge=1, le=64)
+    #: A publish to the broker (connecting if need be, and RabbitMQ's confirm) that has not
+    #: completed within this long fails, in seconds: the API answers 503, and the publishing
+    #: thread's connection is dropped, so nothing of it goes on after the answer.
+    publish_timeout_s: float = Field(default=5.0, gt=0, le=60)
     #: How long an API process trusts a token it has looked up, in seconds (0: never cached).
     #: A revoked token stops working at once on the API process that revoked it, and within
     #: this long on the others.
@@ -69,8 +73,10 @@ class Settings(BaseSettings):
     #: Log level of every process.
     log_level: str = "INFO"
     #: ``json``: one JSON object per line (with a stable ``action`` key and the company,
-    #: issue, command and run ids); ``text``: for a terminal.
-    log_format: Literal["json", "text"] = "json"
+    #: issue, command and run ids); ``text``: one readable line (time, level, logger,
+    #: message, then ``key=value`` fields), for a terminal; ``auto``: ``text`` when stderr
+    #: is a terminal, else ``json``.
+    log_format: Literal["auto", "json", "text"] = "auto"
     #: Port of a worker or scheduler process's Prometheus ``/metrics`` (unset: not served).
     #: The API serves ``/metrics`` on its own port.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -6,11 +6,9 @@ import argparse
 import logging
 import signal
 import threading
-from typing import Any
 
 import redis
 from dramatiq import Worker
-from dramatiq.broker import Broker
 
 from service.bulk import BulkRunner
 from service.db.engine import make_engine
@@ -20,7 +18,7 @@ from service.pipeline import Applier
 from service.results import RedisResultPublisher
 from service.settings import get_settings
 from service.webhooks.delivery import Deliverer
-from workers.broker import make_broker
+from workers.broker import PoolWorker, make_broker
 from workers.bulk import BULK_QUEUE
 from workers.bulk import runtime as bulk_runtime
 from workers.commands import CommandBus, declare_command_actors, queue_name, runtime
@@ -31,20 +29,6 @@ from workers.webhooks import WEBHOOKS_QUEUE
 from workers.webhooks import runtime as webhook_runtime
 
 log = logging.getLogger("agentq.workers")
-
-
-class _Worker(Worker):
-    """A Dramatiq worker whose stop waits at most ``stop_timeout_ms`` for its in-flight
-    messages. One still running then (a command waiting for an unreachable database, a long
-    bulk) is given back: the connection closes unacked and RabbitMQ returns the message to
-    the head of its queue, for this pool's next process."""
-
-    def __init__(self, broker: Broker, *, stop_timeout_s: float, **kwargs: Any) -> None:
-        super().__init__(broker, **kwargs)
-        self.stop_timeout_ms = int(stop_timeout_s * 1000)
-
-    def stop(self, timeout: int | None = None) -> None:
-        super().stop(self.stop_timeout_ms if timeout is None else timeout)
 
 
 def run_commands_pool() -> None:
@@ -65,7 +49,7 @@ def run_commands_pool() -> None:
     )
 
     def shard_worker(shard: int) -> Worker:
-        worker = _Worker(
+        worker = PoolWorker(
             broker,
             queues={queue_name(shard)},
             worker_threads=1,
@@ -127,7 +111,7 @@ def run_webhooks_pool() -> None:
     declare_command_actors(broker, settings.command_shards)
     jobs = declare_job_actors(broker)
     webhook_runtime.deliverer = Deliverer(engine, settings, jobs.hooks.send_delivery)
-    worker = _Worker(
+    worker = PoolWorker(
         broker,
         queues={WEBHOOKS_QUEUE},
         worker_threads=settings.webhook_threads,
@@ -148,7 +132,7 @@ def run_bulk_pool() -> None:
     bus = CommandBus(declare_command_actors(broker, settings.command_shards))
     declare_job_actors(broker)
     bulk_runtime.runner = BulkRunner(engine, bus.publish)
-    worker = _Worker(
+    worker = PoolWorker(
         broker, queues={BULK_QUEUE}, worker_threads=2, stop_timeout_s=settings.stop_timeout_s
     )
     _run_until_signalled(worker, "bulk")
