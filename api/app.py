@@ -15,12 +15,12 @@ from dramatiq import Worker
 from dramatiq.broker import Broker
 from litestar import Litestar, Request
 from litestar.enums import ScopeType
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 from sqlalchemy.engine import Engine
 
 from api.auth import TokenCache
+from api.docs_ui import openapi_config
 from api.errors import EXCEPTION_HANDLERS
 from api.io import CLIENT_GONE, LOG_FIELDS
 from api.openapi import add_schemas
@@ -290,7 +290,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(title="agentq", version="1", path="/schema"),
+        openapi_config=openapi_config(),
         middleware=[PROMETHEUS.middleware],
         # Logging is ``configure_logging``'s: Litestar's own config would replace the root
         # logger's handlers and level. Errors are logged by ``api.errors``.
