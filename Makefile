@@ -59,3 +59,12 @@ bench: $(STAMP)
 ## 50 worker kills and 5 outages of each service).
 soak: $(STAMP)
 	AGENTQ_SOAK=1 $(BIN)/pytest --timeout 3600 tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults
+
+## The Node linters of the OpenAPI document (package.json, pinned in package-lock.json).
+## Install scripts are not run: none of the linters needs one, and one dependency's only
+## script reports the download to an analytics service.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
