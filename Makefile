@@ -11,6 +11,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
 .PHONY: run test lint unit integration e2e format run-distributed migrate clean bench soak lock
+.PHONY: openapi-lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,3 +84,17 @@ bench: $(DEV)
 ## 50 worker kills and 5 outages of each service).
 soak: $(DEV)
 	AGENTQ_SOAK=1 $(BIN)/pytest --timeout 3600 tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults
+
+## The Node linters of the OpenAPI document (package.json, pinned in package-lock.json).
+## Install scripts are not run: none of the linters needs one, and one dependency's only
+## script reports the download to an analytics service.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+## The served OpenAPI document (built in-process) through Redocly (recommended rules),
+## Spectral (spectral:oas) and openapi-python-client: the figures by rule. Exits 0 whatever
+## they find (tests/e2e/test_openapi_lint.py is the gate); the document is build/openapi.json.
+openapi-lint: $(DEV) $(NODE_STAMP)
+	$(BIN)/python -m tests.openapi_lint build/openapi.json

@@ -15,13 +15,13 @@ from dramatiq import Worker
 from dramatiq.broker import Broker
 from litestar import Litestar
 from litestar.enums import ScopeType
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 from sqlalchemy.engine import Engine
 
 from api.auth import TokenCache
 from api.body import BodyModels, JsonRequest
+from api.docs_ui import openapi_config
 from api.errors import EXCEPTION_HANDLERS
 from api.io import CLIENT_GONE, LOG_FIELDS
 from api.openapi import TAGS, ModelReferences, finish_document
@@ -41,7 +41,7 @@ from service.ratelimit import make_rate_limiter
 from service.results import MemoryResults, RedisResults, ResultWaiter
 from service.settings import Settings, get_settings
 from service.webhooks.delivery import Deliverer
-from workers.broker import COMMAND_QUEUE_PREFIX, make_broker
+from workers.broker import COMMAND_QUEUE_PREFIX, PoolWorker, make_broker
 from workers.bulk import BULK_QUEUE
 from workers.bulk import runtime as bulk_runtime
 from workers.commands import CommandBus, declare_command_actors, runtime
@@ -254,11 +254,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         runtime.applier = Applier(engine, memory.publish, enqueue=bus.publish, jobs=jobs.send)
         # SQLite has one writer: one thread applies every shard, in order.
         commands = {q for q in broker.get_declared_queues() if q.startswith(COMMAND_QUEUE_PREFIX)}
-        worker = Worker(broker, queues=commands, worker_threads=1)
+        worker = PoolWorker(broker, queues=commands, worker_threads=1)
         # Deliveries wait on receivers: their own threads, never the commands thread.
         webhook_runtime.deliverer = Deliverer(engine, settings, jobs.hooks.send_delivery)
         bulk_runtime.runner = BulkRunner(engine, bus.publish)
-        webhook_worker = Worker(
+        webhook_worker = PoolWorker(
             broker, queues={WEBHOOKS_QUEUE, BULK_QUEUE}, worker_threads=settings.webhook_threads
         )
         scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, jobs=jobs.send)
@@ -300,9 +300,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(
-            title="agentq", version="1", path="/schema", tags=TAGS, use_handler_docstrings=True
-        ),
+        openapi_config=openapi_config(TAGS),
         middleware=[PROMETHEUS.middleware],
         # Logging is ``configure_logging``'s: Litestar's own config would replace the root
         # logger's handlers and level. Errors are logged by ``api.errors``.

@@ -187,10 +187,6 @@ def _idempotency(
     return Idempotency(company_id or "*", key, hashlib.sha256(canonical.encode()).hexdigest())
 
 
-#: Longest wait for the broker to confirm a command, in seconds; then 503 (a client retries
-#: with its Idempotency-Key, as after any 503, since the command may have been queued).
-PUBLISH_TIMEOUT_S = 5.0
-
 #: Names the command a write became, on its answer (sync or 202): the key to
 #: ``GET …/commands/{id}`` and to the activity entries it wrote.
 COMMAND_ID_HEADER = "Command-Id"
@@ -252,10 +248,9 @@ async def submit(
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(
-            loop.run_in_executor(svc.publish_pool, svc.publish, env, future is None),
-            PUBLISH_TIMEOUT_S,
-        )
+        # The publisher gives up at ``publish_timeout_s`` itself (``workers.broker``); then
+        # 503: a client retries with its Idempotency-Key, since the command may be queued.
+        await svc.publish_in_pool(env, future is None)
     except Exception as exc:  # the broker is down, or did not confirm in time
         svc.results.forget(env.command_id)
         raise Unavailable("the command queue is unavailable; retry shortly") from exc

@@ -33,8 +33,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api.io import PUBLISH_TIMEOUT_S
+from api.services import PUBLISH_GRACE_S
 from service.db import tables as t
+from service.settings import Settings
 from tests.conftest import stack_of_its_own
 from tests.e2e.client import Api, Company
 from tests.faults.outages import ensure_all_up, outage
@@ -50,7 +51,7 @@ AGENTS = 6
 COMMAND_WAIT_MS = 4000
 #: No answer may take longer than the command wait plus this, in seconds: the broker's
 #: confirm may take up to its timeout before the wait starts.
-HANG_MARGIN_S = PUBLISH_TIMEOUT_S + 2.0
+HANG_MARGIN_S = Settings().publish_timeout_s + PUBLISH_GRACE_S + 2.0
 #: How long each service stays down, in seconds (long enough for requests to meet it).
 DOWN_S = 3.0
 #: Leases short enough to expire, and be swept, before the test ends.
