@@ -43,6 +43,7 @@ from litestar.typing import FieldDefinition
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from api.examples import EXAMPLES
 from api.io import PROBLEM_JSON
 from service.answers.common import Accepted, Problem
 from service.answers.webhooks import WebhookEvent
@@ -314,9 +315,11 @@ def _schemas(app: Litestar) -> dict[str, Any]:
                     models.update(dict.fromkeys(_named_models(handler)))
     _, top = models_json_schema(list(models), ref_template="#/components/schemas/{model}")
     defs: dict[str, Any] = top.get("$defs", {})
-    for schema in defs.values():  # pydantic titles each property after its Python name
+    for name, schema in defs.items():  # pydantic titles each property after its Python name
         for prop in schema.get("properties", {}).values():
             prop.pop("title", None)
+        if name in EXAMPLES:
+            schema["examples"] = [EXAMPLES[name]]
     return defs
 
 

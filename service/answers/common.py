@@ -26,7 +26,10 @@ __all__ = [
 
 
 #: Money: a JSON number with the exact decimal digits (at most 6 decimal places).
-Usd = float
+Usd = Annotated[
+    float,
+    Field(description="US dollars: a JSON number with at most 6 decimal places, exact."),
+]
 Time = datetime
 Json = dict[str, Any]
 

@@ -17,6 +17,7 @@ import pytest
 from tests import openapi_lint
 from tests.conftest import IN_CI
 
+
 def _listed(findings: list[openapi_lint.Finding], limit: int = 30) -> str:
     shown = [f"{f.severity} {f.rule} at {f.where}: {f.message}" for f in findings[:limit]]
     more = [f"... and {len(findings) - limit} more"] if len(findings) > limit else []

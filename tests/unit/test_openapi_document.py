@@ -83,3 +83,13 @@ def test_money_bounds_are_json_schema_keywords(document: dict[str, Any]) -> None
     assert "ge" not in usd and "le" not in usd
     number = next(b for b in usd["anyOf"] if b.get("type") == "number")
     assert number["minimum"] == 0 and number["maximum"] == 1_000_000
+
+
+def test_each_example_body_is_one_its_model_takes(document: dict[str, Any]) -> None:
+    from api import schemas
+    from api.examples import EXAMPLES
+
+    for name, example in EXAMPLES.items():
+        getattr(schemas, name).model_validate(example)
+        assert document["components"]["schemas"][name]["examples"] == [example], name
+    assert {"IssueCreate", "ClaimBody", "CheckpointBody", "CostBody"} <= set(EXAMPLES)
