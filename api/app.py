@@ -11,13 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
-from dramatiq import Worker
 from dramatiq.broker import Broker
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
-from sqlalchemy.engine import Engine
 
 from api.auth import TokenCache
 from api.body import BodyModels, JsonRequest
@@ -30,25 +28,18 @@ from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
 from api.routing import DEPENDENCIES, answer_options, check_request, company_router, sane_path
 from api.services import Services
 from service import metrics
-from service.bulk import BulkRunner
-from service.db.engine import make_engine
 from service.ids import new_id
 from service.logs import configure_logging
 from service.migrate import upgrade
 from service.pagination import cursor_key
-from service.pipeline import Applier
 from service.ratelimit import make_rate_limiter
 from service.results import MemoryResults, RedisResults, ResultWaiter
 from service.settings import Settings, get_settings
-from service.webhooks.delivery import Deliverer
-from workers.broker import COMMAND_QUEUE_PREFIX, PoolWorker, make_broker
+from workers.bootstrap import Process, bootstrap
+from workers.broker import COMMAND_QUEUE_PREFIX, PoolWorker
 from workers.bulk import BULK_QUEUE
-from workers.bulk import runtime as bulk_runtime
-from workers.commands import CommandBus, declare_command_actors, runtime
-from workers.jobs import declare_job_actors
 from workers.scheduler import Scheduler
 from workers.webhooks import WEBHOOKS_QUEUE
-from workers.webhooks import runtime as webhook_runtime
 
 __all__ = ["admin_token", "create_app"]
 
@@ -213,14 +204,13 @@ def _queue_depths(
     return metrics.stub_queue_reader(broker, pools), lambda: None
 
 
-def _services(
-    settings: Settings, engine: Engine, bus: CommandBus, results: ResultWaiter
-) -> Services:
+def _services(proc: Process, results: ResultWaiter) -> Services:
+    settings = proc.settings
     operator_token = admin_token(settings)
     return Services(
         settings=settings,
-        engine=engine,
-        bus=bus,
+        engine=proc.engine,
+        bus=proc.bus,
         results=results,
         publish_pool=ThreadPoolExecutor(settings.publisher_threads, thread_name_prefix="publish"),
         admin_token=operator_token,
@@ -232,17 +222,33 @@ def _services(
     )
 
 
+def _embedded(proc: Process, memory: MemoryResults) -> tuple[list[PoolWorker], Scheduler]:
+    """The embedded mode's pools, in this process: the workers and the scheduler."""
+    proc.apply_commands(memory.publish)
+    proc.deliver_webhooks()
+    proc.run_bulks()
+    declared = proc.broker.get_declared_queues()
+    commands = {q for q in declared if q.startswith(COMMAND_QUEUE_PREFIX)}
+    # SQLite has one writer: one thread applies every shard, in order. Deliveries wait on
+    # receivers: their own threads, never the commands thread.
+    workers = [
+        PoolWorker(proc.broker, queues=commands, worker_threads=1),
+        PoolWorker(
+            proc.broker,
+            queues={WEBHOOKS_QUEUE, BULK_QUEUE},
+            worker_threads=proc.settings.webhook_threads,
+        ),
+    ]
+    return workers, proc.scheduler()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
-    engine = make_engine(settings, pool_size=20)
-    broker = make_broker(settings)
-    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    jobs = declare_job_actors(broker)
-    queue_reader, close_queue_reader = _queue_depths(settings, broker)
+    proc = bootstrap(settings, pool_size=20)
+    queue_reader, close_queue_reader = _queue_depths(settings, proc.broker)
     results: ResultWaiter
-    worker: Worker | None = None
-    webhook_worker: Worker | None = None
+    workers: list[PoolWorker] = []
     scheduler: Scheduler | None = None
     stop_scheduler = threading.Event()
     if settings.distributed:
@@ -251,26 +257,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     else:
         memory = MemoryResults()
         results = memory
-        runtime.applier = Applier(engine, memory.publish, enqueue=bus.publish, jobs=jobs.send)
-        # SQLite has one writer: one thread applies every shard, in order.
-        commands = {q for q in broker.get_declared_queues() if q.startswith(COMMAND_QUEUE_PREFIX)}
-        worker = PoolWorker(broker, queues=commands, worker_threads=1)
-        # Deliveries wait on receivers: their own threads, never the commands thread.
-        webhook_runtime.deliverer = Deliverer(engine, settings, jobs.hooks.send_delivery)
-        bulk_runtime.runner = BulkRunner(engine, bus.publish)
-        webhook_worker = PoolWorker(
-            broker, queues={WEBHOOKS_QUEUE, BULK_QUEUE}, worker_threads=settings.webhook_threads
-        )
-        scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, jobs=jobs.send)
-    svc = _services(settings, engine, bus, results)
+        workers, scheduler = _embedded(proc, memory)
+    svc = _services(proc, results)
 
     async def startup(app: Litestar) -> None:
         if not settings.distributed:
             upgrade(settings)
         await results.start()
-        if worker is not None and webhook_worker is not None:
+        for worker in workers:
             worker.start()
-            webhook_worker.start()
         if scheduler is not None:
             threading.Thread(
                 target=scheduler.run, args=(stop_scheduler,), name="scheduler", daemon=True
@@ -282,12 +277,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         metrics.watch_queues(None)
         close_queue_reader()
         stop_scheduler.set()
-        if worker is not None and webhook_worker is not None:
-            webhook_worker.stop()
+        for worker in reversed(workers):
             worker.stop()
         await results.stop()
         await svc.aclose()
-        engine.dispose()
+        proc.close()
 
     app = Litestar(
         route_handlers=[org.create_company, COMPANY_ROUTES, *ops.ROUTES],

@@ -10,23 +10,16 @@ import threading
 import redis
 from dramatiq import Worker
 
-from service.bulk import BulkRunner
-from service.db.engine import make_engine
 from service.logs import configure_logging
 from service.metrics import serve_worker_metrics
-from service.pipeline import Applier
 from service.results import RedisResultPublisher
-from service.settings import get_settings
-from service.webhooks.delivery import Deliverer
-from workers.broker import PoolWorker, make_broker
+from service.settings import Settings, get_settings
+from workers.bootstrap import bootstrap
+from workers.broker import PoolWorker
 from workers.bulk import BULK_QUEUE
-from workers.bulk import runtime as bulk_runtime
-from workers.commands import CommandBus, declare_command_actors, queue_name, runtime
-from workers.jobs import declare_job_actors
-from workers.scheduler import Scheduler
+from workers.commands import queue_name
 from workers.shards import ShardBalancer, broker_namespace
 from workers.webhooks import WEBHOOKS_QUEUE
-from workers.webhooks import runtime as webhook_runtime
 
 log = logging.getLogger("agentq.workers")
 
@@ -40,17 +33,12 @@ def run_commands_pool() -> None:
         raise SystemExit(
             "the commands pool runs in distributed mode: set AGENTQ_BROKER_URL and AGENTQ_REDIS_URL"
         )
-    engine = make_engine(settings, pool_size=settings.command_shards)
-    broker = make_broker(settings)
-    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    jobs = declare_job_actors(broker)
-    runtime.applier = Applier(
-        engine, RedisResultPublisher(settings.redis_url), enqueue=bus.publish, jobs=jobs.send
-    )
+    proc = bootstrap(settings, pool_size=settings.command_shards)
+    proc.apply_commands(RedisResultPublisher(settings.redis_url))
 
     def shard_worker(shard: int) -> Worker:
         worker = PoolWorker(
-            broker,
+            proc.broker,
             queues={queue_name(shard)},
             worker_threads=1,
             stop_timeout_s=settings.stop_timeout_s,
@@ -70,8 +58,7 @@ def run_commands_pool() -> None:
     log.info("agentq commands pool started", extra={"action": "pool_started"})
     balancer.run(stop)
     log.info("agentq commands pool stopped", extra={"action": "pool_stopped"})
-    broker.close()
-    engine.dispose()
+    proc.close()
 
 
 def _stop_on_signals() -> threading.Event:
@@ -81,80 +68,58 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _distributed(pool: str) -> Settings:
+    settings = get_settings()
+    if not settings.distributed:
+        raise SystemExit(f"the {pool} runs in distributed mode: set AGENTQ_BROKER_URL")
+    return settings
+
+
 def run_scheduler() -> None:
     """Sweep lease expiries and dispatches every ``AGENTQ_SWEEP_INTERVAL_S``; of several
     scheduler processes only the PostgreSQL advisory-lock holder sweeps."""
-    settings = get_settings()
-    if not settings.distributed:
-        raise SystemExit("the scheduler process runs in distributed mode: set AGENTQ_BROKER_URL")
-    engine = make_engine(settings, pool_size=2)
-    broker = make_broker(settings)
-    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    jobs = declare_job_actors(broker)
-    scheduler = Scheduler(engine, bus.publish, settings.sweep_interval_s, jobs=jobs.send)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    proc = bootstrap(_distributed("scheduler process"), pool_size=2)
+    scheduler = proc.scheduler()
+    stop = _stop_on_signals()
     log.info("agentq scheduler started", extra={"action": "scheduler_started"})
     scheduler.run(stop)
-    broker.close()
-    engine.dispose()
+    proc.close()
 
 
 def run_webhooks_pool() -> None:
     """Relay outbox events and attempt deliveries, ``AGENTQ_WEBHOOK_THREADS`` at a time."""
-    settings = get_settings()
-    if not settings.distributed:
-        raise SystemExit("the webhooks pool runs in distributed mode: set AGENTQ_BROKER_URL")
-    engine = make_engine(settings, pool_size=min(settings.webhook_threads, 20))
-    broker = make_broker(settings)
-    declare_command_actors(broker, settings.command_shards)
-    jobs = declare_job_actors(broker)
-    webhook_runtime.deliverer = Deliverer(engine, settings, jobs.hooks.send_delivery)
+    settings = _distributed("webhooks pool")
+    proc = bootstrap(settings, pool_size=min(settings.webhook_threads, 20))
+    proc.deliver_webhooks()
     worker = PoolWorker(
-        broker,
+        proc.broker,
         queues={WEBHOOKS_QUEUE},
         worker_threads=settings.webhook_threads,
         stop_timeout_s=settings.stop_timeout_s,
     )
     _run_until_signalled(worker, "webhooks")
-    webhook_runtime.deliverer.close()
-    engine.dispose()
+    proc.close()
 
 
 def run_bulk_pool() -> None:
     """Apply bulk operations: each one publishes its per-issue commands a chunk at a time."""
-    settings = get_settings()
-    if not settings.distributed:
-        raise SystemExit("the bulk pool runs in distributed mode: set AGENTQ_BROKER_URL")
-    engine = make_engine(settings, pool_size=4)
-    broker = make_broker(settings)
-    bus = CommandBus(declare_command_actors(broker, settings.command_shards))
-    declare_job_actors(broker)
-    bulk_runtime.runner = BulkRunner(engine, bus.publish)
+    settings = _distributed("bulk pool")
+    proc = bootstrap(settings, pool_size=4)
+    proc.run_bulks()
     worker = PoolWorker(
-        broker, queues={BULK_QUEUE}, worker_threads=2, stop_timeout_s=settings.stop_timeout_s
+        proc.broker, queues={BULK_QUEUE}, worker_threads=2, stop_timeout_s=settings.stop_timeout_s
     )
     _run_until_signalled(worker, "bulk")
-    engine.dispose()
+    proc.close()
 
 
 def _run_until_signalled(worker: Worker, pool: str) -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals()
     worker.start()
     log.info("agentq %s pool started", pool, extra={"action": "pool_started"})
     stop.wait()
     log.info("agentq %s pool stopping", pool, extra={"action": "pool_stopping"})
     worker.stop()
-    try:
-        worker.broker.close()
-    except RuntimeError:
-        # A stop that timed out leaves threads that still open and close channels, and
-        # dramatiq iterates its set of them ("Set changed size during iteration"). What is
-        # left is closed with the process; RabbitMQ requeues whatever was unacked.
-        log.warning("broker connections closed at exit", extra={"action": "broker_close_raced"})
 
 
 POOLS = {

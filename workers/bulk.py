@@ -7,33 +7,28 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import Broker
 
-from service.bulk import BulkRunner
+from workers.handlers import Handlers
 
-__all__ = ["BULK_QUEUE", "declare_bulk_actor", "runtime"]
+__all__ = ["BULK_QUEUE", "declare_bulk_actor"]
 
 BULK_QUEUE = "bulk"
 
 
-class _Runtime:
-    runner: BulkRunner | None = None
+def declare_bulk_actor(
+    broker: Broker, handlers: Handlers | None = None
+) -> dramatiq.Actor[Any, Any]:
+    """Running a bulk with ``handlers``' runner. No Dramatiq retries: a redelivered bulk
+    resumes where it stopped (idempotent items). No time limit: a 10,000-issue bulk takes as
+    long as its commands take."""
+    found = handlers or Handlers()
 
+    def run_bulk(bulk_id: str) -> None:
+        found.the_runner().run(bulk_id)
 
-runtime = _Runtime()
-
-
-def _run_bulk(bulk_id: str) -> None:
-    if runtime.runner is None:
-        raise RuntimeError("this process does not run bulk operations")
-    runtime.runner.run(bulk_id)
-
-
-def declare_bulk_actor(broker: Broker) -> dramatiq.Actor[Any, Any]:
-    """No Dramatiq retries: a redelivered bulk resumes where it stopped (idempotent items).
-    No time limit: a 10,000-issue bulk takes as long as its commands take."""
     return dramatiq.actor(
         broker=broker,
         actor_name="run_bulk",
         queue_name=BULK_QUEUE,
         max_retries=0,
         time_limit=24 * 3600 * 1000,
-    )(_run_bulk)
+    )(run_bulk)

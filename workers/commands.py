@@ -9,8 +9,8 @@ import dramatiq
 from dramatiq.broker import Broker
 
 from service.envelope import Envelope, decode, encode
-from service.pipeline import Applier
 from workers.broker import COMMAND_QUEUE_PREFIX
+from workers.handlers import Handlers
 
 __all__ = ["CommandBus", "declare_command_actors", "shard_for"]
 
@@ -24,31 +24,24 @@ def queue_name(shard: int) -> str:
     return f"{COMMAND_QUEUE_PREFIX}{shard}"
 
 
-class _Runtime:
-    """The applier of this process; set only in processes that run the commands pool."""
+def declare_command_actors(
+    broker: Broker, shards: int, handlers: Handlers | None = None
+) -> list[dramatiq.Actor[Any, Any]]:
+    """One actor per shard queue, applying with ``handlers``' applier. No Dramatiq retries: a
+    retry would requeue a command behind later commands of the same issue; ``Applier``
+    retries in place instead."""
+    found = handlers or Handlers()
 
-    applier: Applier | None = None
+    def apply_command(message: dict[str, Any]) -> None:
+        found.the_applier().apply(decode(message))
 
-
-runtime = _Runtime()
-
-
-def _apply(message: dict[str, Any]) -> None:
-    if runtime.applier is None:
-        raise RuntimeError("this process does not apply commands")
-    runtime.applier.apply(decode(message))
-
-
-def declare_command_actors(broker: Broker, shards: int) -> list[dramatiq.Actor[Any, Any]]:
-    """One actor per shard queue. No Dramatiq retries: a retry would requeue a command
-    behind later commands of the same issue; ``Applier`` retries in place instead."""
     return [
         dramatiq.actor(
             broker=broker,
             actor_name=f"apply_command_{i}",
             queue_name=queue_name(i),
             max_retries=0,
-        )(_apply)
+        )(apply_command)
         for i in range(shards)
     ]
 

@@ -8,6 +8,7 @@ import dramatiq
 from dramatiq.broker import Broker
 
 from workers.bulk import declare_bulk_actor
+from workers.handlers import Handlers
 from workers.webhooks import WebhookActors, declare_webhook_actors
 
 __all__ = ["JobSender", "declare_job_actors"]
@@ -27,5 +28,5 @@ class JobSender:
             self.hooks.send(kind, ident)
 
 
-def declare_job_actors(broker: Broker) -> JobSender:
-    return JobSender(declare_webhook_actors(broker), declare_bulk_actor(broker))
+def declare_job_actors(broker: Broker, handlers: Handlers | None = None) -> JobSender:
+    return JobSender(declare_webhook_actors(broker, handlers), declare_bulk_actor(broker, handlers))

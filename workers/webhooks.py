@@ -10,34 +10,11 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import Broker
 
-from service.webhooks.delivery import Deliverer
+from workers.handlers import Handlers
 
-__all__ = ["WEBHOOKS_QUEUE", "WebhookActors", "declare_webhook_actors", "runtime"]
+__all__ = ["WEBHOOKS_QUEUE", "WebhookActors", "declare_webhook_actors"]
 
 WEBHOOKS_QUEUE = "webhooks"
-
-
-class _Runtime:
-    """The deliverer of this process; set only where the webhooks pool runs."""
-
-    deliverer: Deliverer | None = None
-
-
-runtime = _Runtime()
-
-
-def _deliverer() -> Deliverer:
-    if runtime.deliverer is None:
-        raise RuntimeError("this process does not deliver webhooks")
-    return runtime.deliverer
-
-
-def _relay(event_id: str) -> None:
-    _deliverer().relay(event_id)
-
-
-def _deliver(delivery_id: str) -> None:
-    _deliverer().deliver(delivery_id)
 
 
 class WebhookActors:
@@ -54,9 +31,18 @@ class WebhookActors:
         self.deliver.send(delivery_id)
 
 
-def declare_webhook_actors(broker: Broker) -> WebhookActors:
+def declare_webhook_actors(broker: Broker, handlers: Handlers | None = None) -> WebhookActors:
+    """Relaying and delivering, with ``handlers``' deliverer."""
+    found = handlers or Handlers()
+
+    def relay(event_id: str) -> None:
+        found.the_deliverer().relay(event_id)
+
+    def deliver(delivery_id: str) -> None:
+        found.the_deliverer().deliver(delivery_id)
+
     options: dict[str, Any] = {"broker": broker, "queue_name": WEBHOOKS_QUEUE, "max_retries": 0}
     return WebhookActors(
-        dramatiq.actor(actor_name="relay_webhook_event", **options)(_relay),
-        dramatiq.actor(actor_name="deliver_webhook", **options)(_deliver),
+        dramatiq.actor(actor_name="relay_webhook_event", **options)(relay),
+        dramatiq.actor(actor_name="deliver_webhook", **options)(deliver),
     )
