@@ -119,9 +119,9 @@ def _money_schema(schema: dict[str, Any]) -> None:
             branch["pattern"] = f"^{DECIMAL_TEXT.pattern}$"
         if branch.get("type") == "number":
             if low is not None:
-                branch["minimum"] = float(low)
+                branch["minimum"] = int(low) if low == int(low) else float(low)
             if high is not None:
-                branch["maximum"] = float(high)
+                branch["maximum"] = int(high) if high == int(high) else float(high)
     schema["description"] = "US dollars, at most 6 decimal places (a number or a string)."
 
 

@@ -71,3 +71,12 @@ def test_the_reference_lists_every_route_the_api_serves(tmp_path: Path) -> None:
 
 def _reference() -> str:
     return (ROOT / "docs" / "api.md").read_text()
+
+
+def test_the_generated_reference_is_what_the_code_would_write() -> None:
+    from api.reference import render, served_document
+
+    written = (ROOT / "docs" / "reference.md").read_text()
+    assert written == render(served_document()), (
+        "docs/reference.md is out of date: python -m api.reference > docs/reference.md"
+    )
