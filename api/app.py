@@ -27,7 +27,7 @@ from api.ratelimit import RateLimitHeaders
 from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
 from api.routing import DEPENDENCIES, answer_options, check_request, company_router, sane_path
 from api.services import Services
-from service import metrics
+from service import metrics, queue_depths
 from service.ids import new_id
 from service.logs import configure_logging
 from service.migrate import upgrade
@@ -191,7 +191,7 @@ COMPANY_ROUTES = company_router(
 
 def _queue_depths(
     settings: Settings, broker: Broker
-) -> tuple[metrics.QueueReader, Callable[[], None]]:
+) -> tuple[queue_depths.QueueReader, Callable[[], None]]:
     """What reads the depth of each queue at a scrape (the command shards, ``webhooks``,
     ``bulk``), and how to close it: RabbitMQ's counts, or the in-process stub's sizes."""
     pools = {WEBHOOKS_QUEUE: "webhooks", BULK_QUEUE: "bulk"}
@@ -199,9 +199,9 @@ def _queue_depths(
         if queue.startswith(COMMAND_QUEUE_PREFIX) and not queue.endswith(".DQ"):
             pools[queue] = "commands"
     if settings.broker_url:
-        reader = metrics.RabbitQueueReader(settings.broker_url, pools)
+        reader = queue_depths.RabbitQueueReader(settings.broker_url, pools)
         return reader, reader.close
-    return metrics.stub_queue_reader(broker, pools), lambda: None
+    return queue_depths.stub_queue_reader(broker, pools), lambda: None
 
 
 def _services(proc: Process, results: ResultWaiter) -> Services:
@@ -271,10 +271,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 target=scheduler.run, args=(stop_scheduler,), name="scheduler", daemon=True
             ).start()
         app.state.services = svc
-        metrics.watch_queues(queue_reader)
+        queue_depths.watch_queues(queue_reader)
 
     async def shutdown(_: Litestar) -> None:
-        metrics.watch_queues(None)
+        queue_depths.watch_queues(None)
         close_queue_reader()
         stop_scheduler.set()
         for worker in reversed(workers):
