@@ -33,7 +33,7 @@ from service.logs import configure_logging
 from service.migrate import upgrade
 from service.pagination import cursor_key
 from service.ratelimit import make_rate_limiter
-from service.results import MemoryResults, RedisResults, ResultWaiter
+from service.replies import MemoryResults, RedisResults, ResultWaiter
 from service.settings import Settings, get_settings
 from workers.bootstrap import Process, bootstrap
 from workers.broker import COMMAND_QUEUE_PREFIX, PoolWorker

@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from sqlalchemy.engine import Engine
 
 from service.envelope import Envelope
-from service.results import ResultWaiter
+from service.replies import ResultWaiter
 from service.settings import Settings
 from workers.commands import CommandBus
 

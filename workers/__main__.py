@@ -12,7 +12,7 @@ from dramatiq import Worker
 
 from service.logs import configure_logging
 from service.metrics import serve_worker_metrics
-from service.results import RedisResultPublisher
+from service.replies import RedisResultPublisher
 from service.settings import Settings, get_settings
 from workers.bootstrap import bootstrap
 from workers.broker import PoolWorker
