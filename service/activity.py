@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.answers.common import fmt_time
 from service.db import tables as t
 from service.pagination import page
-from service.views import fmt_time
 
 __all__ = ["ActivityFilters", "activity_json", "list_activity"]
 

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Connection
 
 from domain.approvals import Approval, ApprovalStatus
 from domain.errors import NotFound
+from service.answers.common import fmt_time
 from service.db import tables as t
 from service.pagination import page
-from service.views import fmt_time
 
 __all__ = [
     "approval_from_row",

@@ -21,8 +21,8 @@ from domain.errors import InvalidRequest
 from domain.model import Issue
 from domain.money import from_micros
 from domain.runs import Run
+from service.answers.common import fmt_time, money
 from service.db import tables as t
-from service.views import fmt_time, money
 
 __all__ = ["DIMENSIONS", "CostRecord", "cost_rollup", "record_cost", "whole_hour"]
 

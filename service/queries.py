@@ -17,20 +17,13 @@ from domain.money import from_micros
 from domain.runs import Lease, Run, check_can_claim
 from domain.statuses import IssueStatus
 from service import approvals
+from service.answers.common import fmt_time, money
 from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
 from service.envelope import Outcome
 from service.pagination import page
-from service.views import (
-    agent_json,
-    comment_json,
-    company_json,
-    fmt_time,
-    issue_json,
-    money,
-    team_json,
-)
+from service.views import agent_json, comment_json, company_json, issue_json, team_json
 
 __all__ = [
     "IssueFilters",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from service.problems import HTTP_STATUS
@@ -22,16 +23,53 @@ __all__ = [
     "Problem",
     "Time",
     "Usd",
+    "fmt_time",
+    "money",
+    "wire",
 ]
 
 
-#: Money: a JSON number with the exact decimal digits (at most 6 decimal places).
+def fmt_time(value: datetime | None) -> str | None:
+    """``2026-04-11T08:14:00.123Z``: UTC, milliseconds, ``Z``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def money(value: Decimal | float | None) -> float | int | None:
+    """A JSON number with the decimal's exact digits (money has at most 6 decimal places)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        value = Decimal(str(value))
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+#: Money: a JSON number with the exact decimal digits (at most 6 decimal places): ``1``,
+#: ``0.35``, never ``1.0`` or a float's rounding.
 Usd = Annotated[
-    float,
-    Field(description="US dollars: a JSON number with at most 6 decimal places, exact."),
+    Decimal,
+    PlainSerializer(money, return_type=float),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "description": "US dollars: a JSON number with at most 6 decimal places, exact.",
+        }
+    ),
 ]
-Time = datetime
+#: A time: RFC 3339 in UTC with milliseconds, as ``fmt_time`` writes it.
+Time = Annotated[
+    datetime,
+    PlainSerializer(fmt_time, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 Json = dict[str, Any]
+
+
+def wire(answer: BaseModel) -> dict[str, Any]:
+    """An answer as JSON goes on the wire: camelCase, times and money as above, and only the
+    fields the code that built it set (an optional field it left out stays out)."""
+    return answer.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 class Answer(BaseModel):

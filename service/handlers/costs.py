@@ -8,11 +8,11 @@ from domain import costs as rules
 from domain.commands import ReportCost
 from domain.money import to_micros
 from domain.runs import Ended, ExitReason
+from service.answers.common import money
 from service.costs import CostRecord, record_cost
 from service.db import runs as runs_db
 from service.handlers.context import Context
 from service.handlers.runs import agent_call, finish_run
-from service.views import money
 
 __all__ = ["report_cost"]
 

@@ -28,13 +28,14 @@ from domain.model import AgentLoad, Issue
 from domain.runs import Lease, Run
 from domain.statuses import IssueStatus
 from service import approvals
+from service.answers.common import fmt_time
 from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context, Reply
 from service.handlers.dispatch import choose_agent, offer_work
 from service.queries import new_run_json, runs_json
-from service.views import comment_json, fmt_time
+from service.views import comment_json
 
 __all__ = [
     "agent_call",

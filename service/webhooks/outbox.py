@@ -11,9 +11,10 @@ from sqlalchemy.engine import Connection
 
 from domain.events import IssueAssigned, IssueEvent, IssueUpdated
 from domain.model import Issue
+from service.answers.common import fmt_time
 from service.db import tables as t
 from service.ids import new_id
-from service.views import fmt_time, issue_json
+from service.views import issue_json
 
 __all__ = ["EVENT_TYPES", "PendingEvent", "matches", "webhook_type", "write_events"]
 

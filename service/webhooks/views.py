@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.views import fmt_time
+from service.answers.common import fmt_time
 
 __all__ = ["delivery_json", "webhook_json"]
 
