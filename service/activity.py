@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.answers.common import fmt_time
+from service.answers.common import wire
+from service.answers.oversight import ActivityEntry
 from service.db import tables as t
 from service.pagination import page
 
@@ -25,18 +26,20 @@ class ActivityFilters:
 
 
 def activity_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "at": fmt_time(row.at),
-        "issueId": row.issue_id,
-        "type": row.type,
-        "fromStatus": row.from_status,
-        "toStatus": row.to_status,
-        "actor": row.actor,
-        "reason": row.reason,
-        "version": row.version,
-        "commandId": row.command_id,
-    }
+    return wire(
+        ActivityEntry(
+            id=row.id,
+            at=row.at,
+            issue_id=row.issue_id,
+            type=row.type,
+            from_status=row.from_status,
+            to_status=row.to_status,
+            actor=row.actor,
+            reason=row.reason,
+            version=row.version,
+            command_id=row.command_id,
+        )
+    )
 
 
 def list_activity(

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Connection
 
 from domain.approvals import Approval, ApprovalStatus
 from domain.errors import NotFound
-from service.answers.common import fmt_time
+from service.answers import runs as answers
+from service.answers.common import wire
 from service.db import tables as t
 from service.pagination import page
 
@@ -48,19 +49,21 @@ def approval_from_row(row: Any) -> Approval:
 
 
 def approval_json(approval: Approval) -> dict[str, Any]:
-    return {
-        "id": approval.id,
-        "issueId": approval.issue_id,
-        "runId": approval.run_id,
-        "agentId": approval.agent_id,
-        "action": approval.action,
-        "details": approval.details,
-        "status": str(approval.status),
-        "comment": approval.comment,
-        "decidedBy": approval.decided_by,
-        "decidedAt": fmt_time(approval.decided_at),
-        "createdAt": fmt_time(approval.created_at),
-    }
+    return wire(
+        answers.Approval(
+            id=approval.id,
+            issue_id=approval.issue_id,
+            run_id=approval.run_id,
+            agent_id=approval.agent_id,
+            action=approval.action,
+            details=approval.details,
+            status=approval.status,
+            comment=approval.comment,
+            decided_by=approval.decided_by,
+            decided_at=approval.decided_at,
+            created_at=approval.created_at,
+        )
+    )
 
 
 def insert_approval(conn: Connection, company_id: str, approval: Approval) -> None:
