@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "CancelIssue",
     "ClaimWork",
     "Command",
+    "CommandStatus",
     "CompleteRun",
     "CreateAgent",
     "CreateCompany",
@@ -43,6 +45,17 @@ __all__ = [
     "UpdateIssue",
     "UpdateWebhook",
 ]
+
+
+class CommandStatus(StrEnum):
+    """How a command ended, once applied exactly once (its stored outcome says the rest)."""
+
+    APPLIED = "applied"  #: it changed what it asked to change
+    REJECTED = "rejected"  #: it was refused; nothing changed
+
+    @classmethod
+    def of(cls, applied: bool) -> CommandStatus:
+        return cls.APPLIED if applied else cls.REJECTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from domain.change import Change, Decision
 from domain.errors import InvalidRequest
@@ -22,6 +23,7 @@ from domain.statuses import IssueStatus, Trigger
 __all__ = [
     "BUDGET_ACTOR",
     "THRESHOLDS_PERCENT",
+    "CostDimension",
     "CostReported",
     "Usage",
     "report_cost",
@@ -32,6 +34,16 @@ __all__ = [
 BUDGET_ACTOR = "system:budget"
 #: Shares of ``perTaskUsd`` that leave an activity entry when spending first reaches them.
 THRESHOLDS_PERCENT = (50, 80, 100)
+
+
+class CostDimension(StrEnum):
+    """What costs are summed per: each report counts once under each of its keys."""
+
+    ISSUE = "issue"
+    AGENT = "agent"
+    TEAM = "team"
+    LABEL = "label"  #: once per label of the issue
+    TOTAL = "total"  #: the whole company
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ __all__ = [
     "ExitReason",
     "Lease",
     "Run",
+    "RunStatus",
     "Started",
     "check_can_claim",
     "check_lease",
@@ -60,6 +61,11 @@ LEASE_SECONDS = (10, 3600, 60)
 #: ``priority:*`` labels, most urgent first; an issue without one ranks below ``low``.
 PRIORITIES = ("critical", "high", "medium", "low")
 SWEEPER = "system:sweeper"
+
+
+class RunStatus(StrEnum):
+    ACTIVE = "active"  #: its agent holds the issue's lease
+    ENDED = "ended"  #: it has an ``exit_reason``
 
 
 class ExitReason(StrEnum):
@@ -136,6 +142,10 @@ class Run:
     @property
     def active(self) -> bool:
         return self.ended_at is None
+
+    @property
+    def status(self) -> RunStatus:
+        return RunStatus.ACTIVE if self.active else RunStatus.ENDED
 
 
 @dataclass(frozen=True, slots=True)
