@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from domain import commands as c
+from domain.commands import CommandStatus
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
 from service import metrics
 from service.db import tables as t
@@ -26,7 +27,9 @@ from service.handlers import approvals, costs, issues, org, runs, webhooks
 from service.handlers.bulk import start_bulk
 from service.handlers.context import Context, Reply
 from service.ids import new_id
+from service.jobs import JobKind
 from service.problems import problem, problem_from_error
+from service.queries import stored_outcome
 
 __all__ = ["HANDLERS", "Applier", "utc_now"]
 
@@ -134,15 +137,15 @@ class Applier:
         publish: Publish,
         clock: Callable[[], datetime] = utc_now,
         enqueue: Callable[[Envelope], None] | None = None,
-        jobs: Callable[[str, str], None] | None = None,
+        jobs: Callable[[JobKind, str], None] | None = None,
     ) -> None:
         self.engine = engine.execution_options(write=True)
         self.publish = publish
         self.clock = clock
         #: Publishes follow-up commands after commit (None: the scheduler's sweeps catch up).
         self.enqueue = enqueue
-        #: Sends ("relay"|"deliver", id) to the webhooks pool and ("bulk", id) to the bulk
-        #: pool after commit (None: the scheduler's outbox relay picks webhooks up).
+        #: Sends the commit's jobs on (relays and deliveries to the webhooks pool, bulks to the
+        #: bulk pool) after commit (None: the scheduler's outbox relay picks webhooks up).
         self.jobs = jobs
 
     def apply(self, env: Envelope) -> Outcome:
@@ -233,7 +236,7 @@ class Applier:
             "%s %s %s: %d",
             kind,
             env.command_id,
-            "applied" if applied else "rejected",
+            CommandStatus.of(applied),
             outcome.http_status,
             extra=extra,
         )
@@ -254,7 +257,7 @@ class Applier:
             },
         )
 
-    def _job(self, kind: str, ident: str) -> None:
+    def _job(self, kind: JobKind, ident: str) -> None:
         if self.jobs is None:
             return
         try:
@@ -276,7 +279,7 @@ class Applier:
         try:
             with self.engine.begin() as conn:
                 if check_applied:
-                    stored = self._stored(conn, env)
+                    stored = stored_outcome(conn, env.command_id)
                     if stored is not None:
                         return stored, [], True
                 if env.idempotency is not None:
@@ -296,15 +299,6 @@ class Applier:
                         return earlier, [], True
                 self._store(conn, env, refused.outcome)
             return refused.outcome, [], False
-
-    @staticmethod
-    def _stored(conn: Connection, env: Envelope) -> Outcome | None:
-        row = conn.execute(
-            sa.select(t.applied_commands).where(t.applied_commands.c.id == env.command_id)
-        ).first()
-        if row is None:
-            return None
-        return Outcome(env.command_id, row.status == "applied", row.http_status, row.body)
 
     def _replay(self, conn: Connection, env: Envelope) -> Outcome | None:
         """The stored answer for a reused ``Idempotency-Key``; a conflict if the request differs."""
@@ -391,7 +385,7 @@ class Applier:
                 id=env.command_id,
                 company_id=env.company_id,
                 type=type(env.command).__name__,
-                status="applied" if outcome.applied else "rejected",
+                status=CommandStatus.of(outcome.applied).value,
                 http_status=outcome.http_status,
                 body=outcome.body,
                 applied_at=now,

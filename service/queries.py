@@ -11,11 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.commands import CommandStatus
 from domain.errors import DomainError, NotFound
 from domain.model import AgentLoad, AgentStatus, Issue
 from domain.money import from_micros
 from domain.runs import Lease, Run, check_can_claim
-from domain.statuses import IssueStatus
+from domain.statuses import RUN_STATUSES, IssueStatus
 from service import approvals
 from service.db import repo
 from service.db import runs as runs_db
@@ -246,7 +247,7 @@ def new_run_json(run: Run, lease: Lease) -> dict[str, Any]:
         issue_id=run.issue_id,
         agent_id=run.agent_id,
         attempt=run.attempt,
-        status="active",
+        status=run.status.value,
         started_at=run.started_at,
         ended_at=None,
         final_checkpoint=None,
@@ -303,7 +304,7 @@ def worth_claiming(conn: Connection, company_id: str, agent_id: str) -> bool:
             a.id,
             a.status,
             a.capacity,
-            repo.issues_held(agent_id, repo.RUNNING).label("running"),
+            repo.issues_held(agent_id, RUN_STATUSES).label("running"),
             sa.exists(sa.select(c.id).where(mine | team_queue)).label("work"),
         ).where(a.id == agent_id, a.company_id == company_id)
     ).first()
@@ -350,7 +351,7 @@ def stored_outcome(conn: Connection, command_id: str) -> Outcome | None:
     ).first()
     if row is None:
         return None
-    return Outcome(row.id, row.status == "applied", row.http_status, row.body)
+    return Outcome(row.id, row.status == CommandStatus.APPLIED, row.http_status, row.body)
 
 
 def get_command(conn: Connection, company_id: str, command_id: str) -> dict[str, Any] | None:
@@ -362,5 +363,5 @@ def get_command(conn: Connection, company_id: str, command_id: str) -> dict[str,
     ).first()
     if row is None:
         return None
-    key = "result" if row.status == "applied" else "error"
+    key = "result" if row.status == CommandStatus.APPLIED else "error"
     return {"id": row.id, "status": row.status, key: row.body}

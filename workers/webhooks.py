@@ -10,6 +10,7 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import Broker
 
+from service.jobs import JobKind
 from service.webhooks.delivery import Deliverer
 
 __all__ = ["WEBHOOKS_QUEUE", "WebhookActors", "declare_webhook_actors", "runtime"]
@@ -47,8 +48,8 @@ class WebhookActors:
         self.relay = relay
         self.deliver = deliver
 
-    def send(self, kind: str, ident: str) -> None:
-        (self.relay if kind == "relay" else self.deliver).send(ident)
+    def send(self, kind: JobKind, ident: str) -> None:
+        (self.relay if kind is JobKind.RELAY else self.deliver).send(ident)
 
     def send_delivery(self, delivery_id: str) -> None:
         self.deliver.send(delivery_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from domain.events import IssueEvent
 from domain.model import AgentLoad, AgentStatus, Issue
 from domain.money import from_micros, to_micros
 from domain.runs import priority_of
-from domain.statuses import IssueStatus
+from domain.statuses import LOAD_STATUSES, RUN_STATUSES, IssueStatus
 from service.db import tables as t
 from service.ids import new_id
 
@@ -32,9 +32,6 @@ __all__ = [
     "record_events",
     "save_issue",
 ]
-
-#: Statuses that count against an agent's capacity for the dispatcher.
-LOAD_STATUSES = (IssueStatus.ASSIGNED.value, IssueStatus.RUNNING.value)
 
 
 class ConcurrentUpdate(Exception):
@@ -194,7 +191,7 @@ def agent_loads(
             sa.select(t.issues.c.assigned_agent_id, sa.func.count())
             .where(
                 t.issues.c.assigned_agent_id.in_(ids),
-                t.issues.c.status.in_(LOAD_STATUSES),
+                t.issues.c.status.in_(sorted(LOAD_STATUSES)),
             )
             .group_by(t.issues.c.assigned_agent_id)
         ).all()
@@ -211,19 +208,16 @@ def agent_loads(
     ]
 
 
-def issues_held(agent_id: Any, statuses: Sequence[str]) -> sa.ScalarSelect[int]:
+def issues_held(agent_id: Any, statuses: Collection[IssueStatus]) -> sa.ScalarSelect[int]:
     """How many issues in ``statuses`` the agent holds, as a scalar subquery (``agent_id`` a
-    value or a column): ``running`` is what its ``capacity`` caps, ``LOAD_STATUSES`` what
-    the dispatcher weighs."""
+    value or a column): ``RUN_STATUSES`` is what its ``capacity`` caps, ``LOAD_STATUSES``
+    what the dispatcher weighs."""
     c = t.issues.c
     return (
         sa.select(sa.func.count())
-        .where(c.assigned_agent_id == agent_id, c.status.in_(statuses))
+        .where(c.assigned_agent_id == agent_id, c.status.in_(sorted(statuses)))
         .scalar_subquery()
     )
-
-
-RUNNING = (IssueStatus.RUNNING.value,)
 
 
 def claimer(conn: Connection, company_id: str, agent_id: str) -> tuple[AgentLoad, int] | None:
@@ -238,7 +232,7 @@ def claimer(conn: Connection, company_id: str, agent_id: str) -> tuple[AgentLoad
             a.capacity,
             a.idle_since,
             issues_held(a.id, LOAD_STATUSES).label("load"),
-            issues_held(a.id, RUNNING).label("running"),
+            issues_held(a.id, RUN_STATUSES).label("running"),
         )
         .where(a.id == agent_id, a.company_id == company_id)
         .with_for_update(of=t.agents)

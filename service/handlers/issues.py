@@ -52,7 +52,7 @@ def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
         ctx.require(t.teams, cmd.assigned_team_id, ["assignedTeamId"], "team")
     if cmd.parent_id is not None:
         parent = ctx.require(t.issues, cmd.parent_id, ["parentId"], "issue")
-        if parent.status in {s.value for s in TERMINAL}:
+        if parent.status in TERMINAL:
             raise InvalidRequest.at(["parentId"], f"parent {cmd.parent_id} is {parent.status}")
     blocked = False
     for i, dep in enumerate(cmd.dependencies):
@@ -119,7 +119,7 @@ def cancel_issue(cmd: CancelIssue, ctx: Context) -> dict[str, Any]:
         children = list(
             ctx.conn.execute(
                 sa.select(c.id)
-                .where(c.parent_id == issue.id, c.status.not_in([s.value for s in TERMINAL]))
+                .where(c.parent_id == issue.id, c.status.not_in(sorted(TERMINAL)))
                 .order_by(c.created_at, c.id)
             ).scalars()
         )

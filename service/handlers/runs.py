@@ -26,7 +26,7 @@ from domain.commands import (
 from domain.errors import Forbidden, NotFound, StaleLease
 from domain.model import AgentLoad, Issue
 from domain.runs import Lease, Run
-from domain.statuses import IssueStatus
+from domain.statuses import TERMINAL_NOT_DONE, IssueStatus
 from service import approvals
 from service.db import repo
 from service.db import runs as runs_db
@@ -318,7 +318,7 @@ def react_to_dependency(cmd: ReactToDependency, ctx: Context) -> Any:
     status = ctx.conn.execute(
         sa.select(t.issues.c.status).where(t.issues.c.id == cmd.dependency_id)
     ).scalar_one()
-    if status in (IssueStatus.FAILED.value, IssueStatus.CANCELLED.value):
+    if status in TERMINAL_NOT_DONE:
         run_row = (
             runs_db.load_run(ctx.conn, issue.id, issue.current_run_id)
             if issue.current_run_id

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from domain.commands import CreateWebhook, DeleteWebhook, RedeliverWebhook, UpdateWebhook
 from domain.errors import NotFound
+from domain.webhooks import DeliveryStatus
 from service.db import tables as t
 from service.handlers.context import Context, Reply
+from service.jobs import JobKind
 from service.webhooks.views import delivery_json, webhook_json
 
 __all__ = ["create_webhook", "delete_webhook", "redeliver_webhook", "update_webhook"]
@@ -82,7 +84,7 @@ def redeliver_webhook(cmd: RedeliverWebhook, ctx: Context) -> Any:
         "company_id": ctx.company_id,
         "endpoint_id": cmd.webhook_id,
         "event_id": source.event_id,
-        "status": "pending",
+        "status": DeliveryStatus.PENDING.value,
         "attempt": 0,
         "next_attempt_at": ctx.now,
         "enqueued_at": ctx.now,
@@ -90,7 +92,7 @@ def redeliver_webhook(cmd: RedeliverWebhook, ctx: Context) -> Any:
         "updated_at": ctx.now,
     }
     ctx.conn.execute(d.insert().values(**row))
-    ctx.jobs.append(("deliver", cmd.new_delivery_id))
+    ctx.jobs.append((JobKind.DELIVER, cmd.new_delivery_id))
     event_type = ctx.conn.execute(
         sa.select(t.webhook_events.c.type).where(t.webhook_events.c.id == source.event_id)
     ).scalar_one()
