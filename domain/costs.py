@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.actors import Actor
 from domain.change import Change, Decision
 from domain.errors import InvalidRequest
 from domain.events import BudgetThresholdReached, IssueEvent, IssueHandedOff
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 #: Who stops a run that spent its budget.
-BUDGET_ACTOR = "system:budget"
+BUDGET_ACTOR = str(Actor.system("budget"))
 #: Shares of ``perTaskUsd`` that leave an activity entry when spending first reaches them.
 THRESHOLDS_PERCENT = (50, 80, 100)
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from domain import commands as c
 from domain.commands import CommandStatus
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
+from domain.issues import DISPATCHER
 from service import metrics
 from service.db import tables as t
 from service.db.errors import database_unreachable
@@ -266,7 +267,7 @@ class Applier:
             log.warning("could not enqueue %s %s", kind, ident)
 
     def _follow_up(self, env: Envelope, command: Any) -> None:
-        follow = Envelope(new_id("cmd"), env.company_id, "system:dispatcher", command)
+        follow = Envelope(new_id("cmd"), env.company_id, DISPATCHER, command)
         try:
             assert self.enqueue is not None
             self.enqueue(follow)

@@ -22,7 +22,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.approvals import ApprovalStatus
 from domain.commands import DispatchIssue, ExpireLease
+from domain.issues import DISPATCHER
 from domain.model import AgentStatus
+from domain.runs import SWEEPER
 from domain.statuses import LOAD_STATUSES, IssueStatus
 from domain.webhooks import DeliveryStatus
 from service import metrics
@@ -239,14 +241,12 @@ class Scheduler:
                 Envelope(
                     expiry_command_id(row.token, row.expires_at),
                     row.company_id,
-                    "system:sweeper",
+                    SWEEPER,
                     command,
                 )
             )
         for row in queued:
-            self.enqueue(
-                Envelope(new_id("cmd"), row.company_id, "system:dispatcher", DispatchIssue(row.id))
-            )
+            self.enqueue(Envelope(new_id("cmd"), row.company_id, DISPATCHER, DispatchIssue(row.id)))
         webhook_jobs = 0
         if self.jobs is not None:
             for kind, ident in self.webhook_jobs():

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain import issues as rules
+from domain.actors import Actor
 from domain.commands import (
     AssignIssue,
     CancelIssue,
@@ -152,6 +153,7 @@ def end_active_run(ctx: Context, issue: Issue, reason: ExitReason) -> None:
 def post_comment(cmd: PostComment, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     rules.check_commentable(issue)
-    if cmd.author.startswith("agent:"):
-        ctx.require(t.agents, cmd.author.removeprefix("agent:"), ["author"], "agent")
+    author = Actor.parse(cmd.author)
+    if author is not None and author.agent_id is not None:
+        ctx.require(t.agents, author.agent_id, ["author"], "agent")
     return comment_json(ctx.add_comment(cmd.comment_id, issue, cmd.text, cmd.author))

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from domain import issues as issue_rules
 from domain import runs as rules
+from domain.actors import Actor
 from domain.commands import (
     ClaimWork,
     CompleteRun,
@@ -171,7 +172,7 @@ def _new_comments(ctx: Context, run_row: Any, run: Run) -> tuple[list[dict[str, 
             sa.select(t.comments)
             .where(
                 t.comments.c.issue_id == run.issue_id,
-                t.comments.c.author != f"agent:{run.agent_id}",
+                t.comments.c.author != str(Actor.agent(run.agent_id)),
                 t.comments.c.created_at >= since,
             )
             .order_by(t.comments.c.created_at, t.comments.c.id)
@@ -205,7 +206,7 @@ def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
     if "progress" in cmd.fields_set:
         ctx.webhook_run = _run_body(ctx, run.id)
         ctx.extra_webhooks.append(
-            ("issue.progress", issue, issue.status.value, f"agent:{run.agent_id}")
+            ("issue.progress", issue, issue.status.value, str(Actor.agent(run.agent_id)))
         )
     return {
         "lease": {"token": lease.token, "expiresAt": fmt_time(lease.expires_at)},
