@@ -6,45 +6,15 @@ for one issue are applied one at a time, in order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-__all__ = [
-    "AssignIssue",
-    "CancelIssue",
-    "ClaimWork",
-    "Command",
-    "CommandStatus",
-    "CompleteRun",
-    "CreateAgent",
-    "CreateCompany",
-    "CreateIssue",
-    "CreateTeam",
-    "CreateToken",
-    "CreateWebhook",
-    "DecideApproval",
-    "DeleteWebhook",
-    "DispatchIssue",
-    "ExpireLease",
-    "FailRun",
-    "HandoffRun",
-    "PostComment",
-    "ReactToDependency",
-    "ReassignIssue",
-    "RecordCheckpoint",
-    "RedeliverWebhook",
-    "ReportCost",
-    "RequestApproval",
-    "ReviewIssue",
-    "RevokeToken",
-    "StartBulk",
-    "UpdateAgent",
-    "UpdateIssue",
-    "UpdateWebhook",
-]
+#: The commands themselves are every ``Command`` subclass below, listed in ``COMMANDS``.
+__all__ = ["COMMANDS", "Command", "CommandStatus"]
 
 
 class CommandStatus(StrEnum):
@@ -58,8 +28,19 @@ class CommandStatus(StrEnum):
         return cls.APPLIED if applied else cls.REJECTED
 
 
+class Command:
+    """A command. Each is a frozen dataclass subclassing this; its class name is its type."""
+
+    __slots__ = ()
+
+    @property
+    def shard_key(self) -> str:
+        """The id of the entity whose shard applies the command, in order with its others."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, slots=True)
-class CreateCompany:
+class CreateCompany(Command):
     company_id: str
     name: str
 
@@ -69,7 +50,7 @@ class CreateCompany:
 
 
 @dataclass(frozen=True, slots=True)
-class CreateToken:
+class CreateToken(Command):
     """``token_hash`` only: the plaintext never travels through the queue."""
 
     token_id: str
@@ -83,7 +64,7 @@ class CreateToken:
 
 
 @dataclass(frozen=True, slots=True)
-class RevokeToken:
+class RevokeToken(Command):
     token_id: str
 
     @property
@@ -92,7 +73,7 @@ class RevokeToken:
 
 
 @dataclass(frozen=True, slots=True)
-class CreateTeam:
+class CreateTeam(Command):
     team_id: str
     name: str
 
@@ -102,7 +83,7 @@ class CreateTeam:
 
 
 @dataclass(frozen=True, slots=True)
-class CreateAgent:
+class CreateAgent(Command):
     agent_id: str
     name: str
     team_ids: tuple[str, ...] = ()
@@ -114,7 +95,7 @@ class CreateAgent:
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateAgent:
+class UpdateAgent(Command):
     """Only the fields named in ``fields_set`` change."""
 
     agent_id: str
@@ -130,7 +111,7 @@ class UpdateAgent:
 
 
 @dataclass(frozen=True, slots=True)
-class CreateIssue:
+class CreateIssue(Command):
     issue_id: str
     title: str
     description: str | None = None
@@ -149,7 +130,7 @@ class CreateIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateIssue:
+class UpdateIssue(Command):
     """A PATCH: only the fields named in ``fields_set`` change (a None there clears)."""
 
     issue_id: str
@@ -166,7 +147,7 @@ class UpdateIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class AssignIssue:
+class AssignIssue(Command):
     issue_id: str
     agent_id: str
 
@@ -176,7 +157,7 @@ class AssignIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelIssue:
+class CancelIssue(Command):
     """With ``cascade``, every live child is cancelled too, each by a command of its own."""
 
     issue_id: str
@@ -189,7 +170,7 @@ class CancelIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class ReassignIssue:
+class ReassignIssue(Command):
     """Exactly one of ``to_agent_id`` and ``to_team_id`` is set."""
 
     issue_id: str
@@ -203,7 +184,7 @@ class ReassignIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class PostComment:
+class PostComment(Command):
     comment_id: str
     issue_id: str
     text: str
@@ -215,7 +196,7 @@ class PostComment:
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimWork:
+class ClaimWork(Command):
     """An agent asks for its next issue. Applied on the agent's shard; the issue's row lock
     (taken with SKIP LOCKED) serializes it with the issue's own commands."""
 
@@ -230,7 +211,7 @@ class ClaimWork:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordCheckpoint:
+class RecordCheckpoint(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -246,7 +227,7 @@ class RecordCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class CompleteRun:
+class CompleteRun(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -260,7 +241,7 @@ class CompleteRun:
 
 
 @dataclass(frozen=True, slots=True)
-class FailRun:
+class FailRun(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -275,7 +256,7 @@ class FailRun:
 
 
 @dataclass(frozen=True, slots=True)
-class HandoffRun:
+class HandoffRun(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -288,7 +269,7 @@ class HandoffRun:
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewIssue:
+class ReviewIssue(Command):
     issue_id: str
     accept: bool
     comment_id: str
@@ -300,7 +281,7 @@ class ReviewIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class ExpireLease:
+class ExpireLease(Command):
     """The sweep saw ``lease_token`` past its expiry; applied only if it still is."""
 
     issue_id: str
@@ -312,7 +293,7 @@ class ExpireLease:
 
 
 @dataclass(frozen=True, slots=True)
-class DispatchIssue:
+class DispatchIssue(Command):
     """Give a queued issue to an agent if one is available (its team's, or its waiting agent)."""
 
     issue_id: str
@@ -323,7 +304,7 @@ class DispatchIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class ReactToDependency:
+class ReactToDependency(Command):
     """A dependency of ``issue_id`` reached a terminal status: hand the issue off if it
     failed or was cancelled; if it is done, the issue may now be dispatched or claimed."""
 
@@ -336,7 +317,7 @@ class ReactToDependency:
 
 
 @dataclass(frozen=True, slots=True)
-class CreateWebhook:
+class CreateWebhook(Command):
     webhook_id: str
     url: str
     events: tuple[str, ...]
@@ -349,7 +330,7 @@ class CreateWebhook:
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateWebhook:
+class UpdateWebhook(Command):
     """Only the fields named in ``fields_set`` change."""
 
     webhook_id: str
@@ -365,7 +346,7 @@ class UpdateWebhook:
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteWebhook:
+class DeleteWebhook(Command):
     webhook_id: str
 
     @property
@@ -374,7 +355,7 @@ class DeleteWebhook:
 
 
 @dataclass(frozen=True, slots=True)
-class RedeliverWebhook:
+class RedeliverWebhook(Command):
     """Send a delivery's event to its endpoint again, as a new delivery."""
 
     webhook_id: str
@@ -387,7 +368,7 @@ class RedeliverWebhook:
 
 
 @dataclass(frozen=True, slots=True)
-class StartBulk:
+class StartBulk(Command):
     """Record a bulk operation over ``ids``; the bulk pool then applies it issue by issue."""
 
     bulk_id: str
@@ -401,7 +382,7 @@ class StartBulk:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportCost:
+class ReportCost(Command):
     """The run's agent reports what it spent; may stop the run at the budget cap."""
 
     issue_id: str
@@ -420,7 +401,7 @@ class ReportCost:
 
 
 @dataclass(frozen=True, slots=True)
-class RequestApproval:
+class RequestApproval(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -435,7 +416,7 @@ class RequestApproval:
 
 
 @dataclass(frozen=True, slots=True)
-class DecideApproval:
+class DecideApproval(Command):
     """Approve or reject; on the issue's shard, like every change to the issue's run."""
 
     issue_id: str
@@ -448,34 +429,9 @@ class DecideApproval:
         return self.issue_id
 
 
-Command = (
-    CreateCompany
-    | CreateToken
-    | RevokeToken
-    | CreateTeam
-    | CreateAgent
-    | UpdateAgent
-    | CreateIssue
-    | UpdateIssue
-    | AssignIssue
-    | CancelIssue
-    | ReassignIssue
-    | PostComment
-    | ClaimWork
-    | RecordCheckpoint
-    | CompleteRun
-    | FailRun
-    | HandoffRun
-    | ReviewIssue
-    | ExpireLease
-    | DispatchIssue
-    | ReactToDependency
-    | CreateWebhook
-    | UpdateWebhook
-    | DeleteWebhook
-    | RedeliverWebhook
-    | StartBulk
-    | ReportCost
-    | RequestApproval
-    | DecideApproval
-)
+#: Every command, by class name (the name the envelope carries on the wire).
+COMMANDS: Mapping[str, type[Command]] = {
+    name: value
+    for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, Command) and value is not Command
+}

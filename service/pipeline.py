@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from domain import commands as c
 from domain.commands import CommandStatus
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
 from domain.issues import DISPATCHER
@@ -24,9 +23,11 @@ from service.db import tables as t
 from service.db.errors import database_unreachable
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
-from service.handlers import approvals, costs, issues, org, runs, webhooks
-from service.handlers.bulk import start_bulk
+
+# Each handler module registers its handlers (``@handles``) as it loads.
+from service.handlers import approvals, bulk, costs, issues, org, runs, webhooks  # noqa: F401
 from service.handlers.context import Context, Reply
+from service.handlers.registry import HANDLERS
 from service.ids import new_id
 from service.jobs import JobKind
 from service.problems import problem, problem_from_error
@@ -36,38 +37,6 @@ __all__ = ["HANDLERS", "Applier", "utc_now"]
 
 log = logging.getLogger("agentq.pipeline")
 
-#: Command class -> handler. A new use case is one command, one handler, one line here.
-HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
-    c.CreateCompany: org.create_company,
-    c.CreateToken: org.create_token,
-    c.RevokeToken: org.revoke_token,
-    c.CreateTeam: org.create_team,
-    c.CreateAgent: org.create_agent,
-    c.UpdateAgent: org.update_agent,
-    c.CreateIssue: issues.create_issue,
-    c.UpdateIssue: issues.update_issue,
-    c.AssignIssue: issues.assign_issue,
-    c.CancelIssue: issues.cancel_issue,
-    c.ReassignIssue: issues.reassign_issue,
-    c.PostComment: issues.post_comment,
-    c.ClaimWork: runs.claim_work,
-    c.RecordCheckpoint: runs.record_checkpoint,
-    c.CompleteRun: runs.complete_run,
-    c.FailRun: runs.fail_run,
-    c.HandoffRun: runs.handoff_run,
-    c.ReviewIssue: runs.review_issue,
-    c.ExpireLease: runs.expire_lease,
-    c.DispatchIssue: runs.dispatch_issue,
-    c.ReactToDependency: runs.react_to_dependency,
-    c.CreateWebhook: webhooks.create_webhook,
-    c.UpdateWebhook: webhooks.update_webhook,
-    c.DeleteWebhook: webhooks.delete_webhook,
-    c.RedeliverWebhook: webhooks.redeliver_webhook,
-    c.StartBulk: start_bulk,
-    c.ReportCost: costs.report_cost,
-    c.RequestApproval: approvals.request_approval,
-    c.DecideApproval: approvals.decide_approval,
-}
 
 #: How long an ``Idempotency-Key`` is remembered.
 IDEMPOTENCY_TTL = timedelta(hours=24)

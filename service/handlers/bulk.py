@@ -8,6 +8,7 @@ from domain import commands as c
 from domain.bulk import BulkStatus
 from service.db import tables as t
 from service.handlers.context import Context
+from service.handlers.registry import handles
 from service.jobs import JobKind
 
 __all__ = ["item_command_id", "start_bulk"]
@@ -18,6 +19,7 @@ def item_command_id(bulk_id: str, position: int) -> str:
     return f"cmd_{bulk_id.removeprefix('blk_')}{position:05d}"
 
 
+@handles(c.StartBulk)
 def start_bulk(cmd: c.StartBulk, ctx: Context) -> Any:
     ctx.conn.execute(
         t.bulk_jobs.insert().values(

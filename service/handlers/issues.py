@@ -25,6 +25,7 @@ from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context
 from service.handlers.dispatch import choose_agent, offer_work
+from service.handlers.registry import handles
 from service.views import comment_json
 
 __all__ = [
@@ -45,6 +46,7 @@ def _agent(ctx: Context, agent_id: str, loc: list[str | int]) -> AgentLoad:
     return AgentLoad(row.id, AgentStatus(row.status), row.capacity, 0, row.idle_since)
 
 
+@handles(CreateIssue)
 def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
     agent = None
     if cmd.assigned_agent_id is not None:
@@ -72,11 +74,13 @@ def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
     return ctx.commit_decision(None, decision)
 
 
+@handles(UpdateIssue)
 def update_issue(cmd: UpdateIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     return ctx.commit_decision(issue, rules.update_issue(issue, cmd, now=ctx.now, actor=ctx.actor))
 
 
+@handles(AssignIssue)
 def assign_issue(cmd: AssignIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     agent = _agent(ctx, cmd.agent_id, ["agentId"])
@@ -84,6 +88,7 @@ def assign_issue(cmd: AssignIssue, ctx: Context) -> dict[str, Any]:
     return ctx.commit_decision(issue, decision)
 
 
+@handles(ReassignIssue)
 def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     to_agent = None
@@ -110,6 +115,7 @@ def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
     return body
 
 
+@handles(CancelIssue)
 def cancel_issue(cmd: CancelIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     decision = rules.cancel_issue(issue, now=ctx.now, actor=ctx.actor, reason=cmd.reason)
@@ -150,6 +156,7 @@ def end_active_run(ctx: Context, issue: Issue, reason: ExitReason) -> None:
     offer_work(ctx, run.agent_id)
 
 
+@handles(PostComment)
 def post_comment(cmd: PostComment, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     rules.check_commentable(issue)

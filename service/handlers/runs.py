@@ -25,6 +25,7 @@ from domain.commands import (
     ReviewIssue,
 )
 from domain.errors import Forbidden, NotFound, StaleLease
+from domain.events import PROGRESS_TYPE
 from domain.model import AgentLoad, Issue
 from domain.runs import Lease, Run
 from domain.statuses import TERMINAL_NOT_DONE, IssueStatus
@@ -34,6 +35,7 @@ from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context, Reply
 from service.handlers.dispatch import choose_agent, offer_work
+from service.handlers.registry import handles
 from service.queries import new_run_json, runs_json
 from service.views import comment_json, fmt_time
 
@@ -98,6 +100,7 @@ def _agent_load(ctx: Context, agent_id: str) -> AgentLoad:
     return loads[0]
 
 
+@handles(ClaimWork)
 def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     """The agent's oldest claimable work: its own ``assigned`` issues first, then its teams'
     unassigned ``queued`` issues; by priority, then age; blocked issues skipped."""
@@ -188,6 +191,7 @@ def _new_comments(ctx: Context, run_row: Any, run: Run) -> tuple[list[dict[str, 
     return [comment_json(r._mapping) for r in rows], cursor
 
 
+@handles(RecordCheckpoint)
 def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
     issue, row, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -206,7 +210,7 @@ def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
     if "progress" in cmd.fields_set:
         ctx.webhook_run = _run_body(ctx, run.id)
         ctx.extra_webhooks.append(
-            ("issue.progress", issue, issue.status.value, str(Actor.agent(run.agent_id)))
+            (PROGRESS_TYPE, issue, issue.status.value, str(Actor.agent(run.agent_id)))
         )
     return {
         "lease": {"token": lease.token, "expiresAt": fmt_time(lease.expires_at)},
@@ -233,6 +237,7 @@ def finish_run(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]
     return body
 
 
+@handles(CompleteRun)
 def complete_run(cmd: CompleteRun, ctx: Context) -> Any:
     issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -243,6 +248,7 @@ def complete_run(cmd: CompleteRun, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(FailRun)
 def fail_run(cmd: FailRun, ctx: Context) -> Any:
     issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -260,6 +266,7 @@ def fail_run(cmd: FailRun, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(HandoffRun)
 def handoff_run(cmd: HandoffRun, ctx: Context) -> Any:
     issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -268,6 +275,7 @@ def handoff_run(cmd: HandoffRun, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(ExpireLease)
 def expire_lease(cmd: ExpireLease, ctx: Context) -> Any:
     """Applied only if the lease is still the issue's and still past its expiry now."""
     issue = ctx.issue_for_update(cmd.issue_id)
@@ -284,6 +292,7 @@ def expire_lease(cmd: ExpireLease, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(ReviewIssue)
 def review_issue(cmd: ReviewIssue, ctx: Context) -> Any:
     issue = ctx.issue_for_update(cmd.issue_id)
     decision = rules.review_issue(
@@ -295,6 +304,7 @@ def review_issue(cmd: ReviewIssue, ctx: Context) -> Any:
     return body
 
 
+@handles(DispatchIssue)
 def dispatch_issue(cmd: DispatchIssue, ctx: Context) -> Any:
     issue = ctx.issue_for_update(cmd.issue_id)
     if issue.status is not IssueStatus.QUEUED or repo.blocked_by(ctx.conn, [issue.id]):
@@ -313,6 +323,7 @@ def dispatch_issue(cmd: DispatchIssue, ctx: Context) -> Any:
     return ctx.commit_decision(issue, decision)
 
 
+@handles(ReactToDependency)
 def react_to_dependency(cmd: ReactToDependency, ctx: Context) -> Any:
     """Fan-out from a dependency that ended: hand off on failure, unblock on done."""
     issue = ctx.issue_for_update(cmd.issue_id)
