@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 #: The commands themselves are every ``Command`` subclass below, listed in ``COMMANDS``.
 __all__ = ["COMMANDS", "Command", "CommandStatus"]
@@ -32,21 +32,21 @@ class Command:
     """A command. Each is a frozen dataclass subclassing this; its class name is its type."""
 
     __slots__ = ()
+    #: The field holding the id of the entity whose shard applies the command.
+    shard_field: ClassVar[str]
 
     @property
     def shard_key(self) -> str:
         """The id of the entity whose shard applies the command, in order with its others."""
-        raise NotImplementedError
+        key: str = getattr(self, self.shard_field)
+        return key
 
 
 @dataclass(frozen=True, slots=True)
 class CreateCompany(Command):
     company_id: str
     name: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.company_id
+    shard_field: ClassVar[str] = "company_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +57,20 @@ class CreateToken(Command):
     token_hash: str
     role: str
     agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.token_id
+    shard_field: ClassVar[str] = "token_id"
 
 
 @dataclass(frozen=True, slots=True)
 class RevokeToken(Command):
     token_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.token_id
+    shard_field: ClassVar[str] = "token_id"
 
 
 @dataclass(frozen=True, slots=True)
 class CreateTeam(Command):
     team_id: str
     name: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.team_id
+    shard_field: ClassVar[str] = "team_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +79,7 @@ class CreateAgent(Command):
     name: str
     team_ids: tuple[str, ...] = ()
     capacity: int = 1
-
-    @property
-    def shard_key(self) -> str:
-        return self.agent_id
+    shard_field: ClassVar[str] = "agent_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +92,7 @@ class UpdateAgent(Command):
     team_ids: tuple[str, ...] | None = None
     capacity: int | None = None
     status: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.agent_id
+    shard_field: ClassVar[str] = "agent_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +108,7 @@ class CreateIssue(Command):
     labels: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     max_attempts: int = 3
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,20 +122,14 @@ class UpdateIssue(Command):
     labels: tuple[str, ...] | None = None
     due_at: datetime | None = None
     budget_per_task_usd: Decimal | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
 class AssignIssue(Command):
     issue_id: str
     agent_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +139,7 @@ class CancelIssue(Command):
     issue_id: str
     reason: str | None = None
     cascade: bool = False
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +150,7 @@ class ReassignIssue(Command):
     to_agent_id: str | None = None
     to_team_id: str | None = None
     reason: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +159,7 @@ class PostComment(Command):
     issue_id: str
     text: str
     author: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +171,7 @@ class ClaimWork(Command):
     run_id: str
     lease_seconds: int = 60
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.agent_id
+    shard_field: ClassVar[str] = "agent_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +184,7 @@ class RecordCheckpoint(Command):
     progress: dict[str, Any] | None = None
     state: dict[str, Any] | None = None
     workspace_url: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +195,7 @@ class CompleteRun(Command):
     acting_agent_id: str | None = None
     result: dict[str, Any] | None = None
     workspace_url: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +207,7 @@ class FailRun(Command):
     acting_agent_id: str | None = None
     details: dict[str, Any] | None = None
     retryable: bool = False
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,10 +217,7 @@ class HandoffRun(Command):
     lease_token: str
     reason: str
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,10 +226,7 @@ class ReviewIssue(Command):
     accept: bool
     comment_id: str
     comment: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,10 +235,7 @@ class ExpireLease(Command):
 
     issue_id: str
     lease_token: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,10 +243,7 @@ class DispatchIssue(Command):
     """Give a queued issue to an agent if one is available (its team's, or its waiting agent)."""
 
     issue_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,10 +253,7 @@ class ReactToDependency(Command):
 
     issue_id: str
     dependency_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,10 +263,7 @@ class CreateWebhook(Command):
     events: tuple[str, ...]
     secret: str
     description: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,19 +276,13 @@ class UpdateWebhook(Command):
     events: tuple[str, ...] | None = None
     disabled: bool | None = None
     description: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteWebhook(Command):
     webhook_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,10 +292,7 @@ class RedeliverWebhook(Command):
     webhook_id: str
     delivery_id: str
     new_delivery_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,10 +303,7 @@ class StartBulk(Command):
     op: str
     args: dict[str, Any]
     ids: tuple[str, ...]
-
-    @property
-    def shard_key(self) -> str:
-        return self.bulk_id
+    shard_field: ClassVar[str] = "bulk_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,10 +319,7 @@ class ReportCost(Command):
     output_tokens: int = 0
     model: str | None = None
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,10 +331,7 @@ class RequestApproval(Command):
     action: str
     details: dict[str, Any] | None = None
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,10 +342,7 @@ class DecideApproval(Command):
     approval_id: str
     approve: bool
     comment: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 #: Every command, by class name (the name the envelope carries on the wire).

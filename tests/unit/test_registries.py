@@ -31,6 +31,14 @@ def test_the_command_list_is_every_command_class_by_its_name() -> None:
     assert len(COMMANDS) >= 29
 
 
+def test_every_command_is_sharded_on_an_id_it_always_has() -> None:
+    for cls in COMMANDS.values():
+        field = {f.name: f for f in dataclasses.fields(cls)}.get(cls.shard_field)
+        assert field is not None, f"{cls.__name__}.shard_field names no field"
+        assert get_type_hints(cls)[field.name] is str, cls
+        assert field.default is dataclasses.MISSING, cls
+
+
 def test_every_command_has_one_handler_that_takes_it() -> None:
     assert sorted(c.__name__ for c in COMMANDS.values() if c not in HANDLERS) == []
     assert set(HANDLERS) == set(COMMANDS.values())
@@ -38,9 +46,8 @@ def test_every_command_has_one_handler_that_takes_it() -> None:
         assert get_type_hints(handler)["cmd"] is kind, handler
 
 
-#: A value of each type a required command field has.
+#: A value of each type a required command field has (a string field: its own name).
 SAMPLES: dict[object, object] = {
-    str: "x_1",
     bool: True,
     int: 1,
     Decimal: Decimal("1.5"),
@@ -54,7 +61,7 @@ def test_every_command_travels_in_an_envelope_under_its_class_name() -> None:
     for name, cls in COMMANDS.items():
         hints = get_type_hints(cls)
         required = {
-            f.name: SAMPLES[hints[f.name]]
+            f.name: f.name if hints[f.name] is str else SAMPLES[hints[f.name]]
             for f in dataclasses.fields(cls)
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         }
@@ -62,6 +69,7 @@ def test_every_command_travels_in_an_envelope_under_its_class_name() -> None:
         wire = encode(Envelope("cmd_1", "cmp_1", "user:test", command))
         assert wire["type"] == name
         assert decode(wire).command == command
+        assert command.shard_key == required[cls.shard_field]
 
 
 def test_the_webhook_event_types_are_the_seeds_ten_and_two_more_transitions() -> None:
