@@ -28,8 +28,8 @@ from service.envelope import Envelope, Outcome
 from service.handlers import approvals, bulk, costs, issues, org, runs, webhooks  # noqa: F401
 from service.handlers.context import Context, Reply
 from service.handlers.registry import HANDLERS
-from service.ids import new_id
 from service.jobs import JobKind
+from service.kinds import COMMAND, kind_of
 from service.problems import problem, problem_from_error
 from service.queries import stored_outcome
 
@@ -62,23 +62,14 @@ def utc_now() -> datetime:
 Publish = Callable[[str | None, Outcome], None]
 
 
-#: Id prefix of a command's shard key -> the log field naming it.
-_SHARD_KEY_FIELDS = {
-    "iss_": "issue_id",
-    "agt_": "agent_id",
-    "whk_": "webhook_id",
-    "blk_": "bulk_id",
-}
-
-
 def _log_ids(env: Envelope, outcome: Outcome | None = None) -> dict[str, Any]:
     """The ids of a command's log line: command, company, the entity it is applied to
     (``issue_id`` for an issue's commands), its run if it names one."""
     ids: dict[str, Any] = {"command_id": env.command_id, "company_id": env.company_id}
     key = env.command.shard_key
-    field = _SHARD_KEY_FIELDS.get(key[:4])
-    if field is not None:
-        ids[field] = key
+    kind = kind_of(key)
+    if kind is not None and kind.log_field is not None:
+        ids[kind.log_field] = key
     run_id = getattr(env.command, "run_id", None)
     if run_id is not None:
         ids["run_id"] = run_id
@@ -236,7 +227,7 @@ class Applier:
             log.warning("could not enqueue %s %s", kind, ident)
 
     def _follow_up(self, env: Envelope, command: Any) -> None:
-        follow = Envelope(new_id("cmd"), env.company_id, DISPATCHER, command)
+        follow = Envelope(COMMAND.new_id(), env.company_id, DISPATCHER, command)
         try:
             assert self.enqueue is not None
             self.enqueue(follow)

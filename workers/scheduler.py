@@ -31,8 +31,8 @@ from service import metrics
 from service.db import tables as t
 from service.db.repo import not_blocked
 from service.envelope import Envelope
-from service.ids import new_id
 from service.jobs import Job, JobKind
+from service.kinds import COMMAND
 from service.pipeline import utc_now
 
 __all__ = ["LeaderLock", "Scheduler"]
@@ -89,7 +89,7 @@ class LeaderLock:
 def expiry_command_id(token: str, expires_at: datetime) -> str:
     """The same lease expiring at the same moment always gets the same command id."""
     digest = hashlib.sha256(f"{token}|{expires_at.isoformat()}".encode()).hexdigest()
-    return f"cmd_x{digest[:30]}"
+    return f"{COMMAND.prefix}_x{digest[:30]}"
 
 
 class Scheduler:
@@ -246,7 +246,9 @@ class Scheduler:
                 )
             )
         for row in queued:
-            self.enqueue(Envelope(new_id("cmd"), row.company_id, DISPATCHER, DispatchIssue(row.id)))
+            self.enqueue(
+                Envelope(COMMAND.new_id(), row.company_id, DISPATCHER, DispatchIssue(row.id))
+            )
         webhook_jobs = 0
         if self.jobs is not None:
             for kind, ident in self.webhook_jobs():

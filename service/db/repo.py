@@ -16,7 +16,7 @@ from domain.money import from_micros, to_micros
 from domain.runs import priority_of
 from domain.statuses import LOAD_STATUSES, RUN_STATUSES, IssueStatus
 from service.db import tables as t
-from service.ids import new_id
+from service.kinds import ACTIVITY
 
 __all__ = [
     "ConcurrentUpdate",
@@ -157,7 +157,7 @@ def record_events(
         t.activity.insert(),
         [
             {
-                "id": new_id("act"),
+                "id": ACTIVITY.new_id(),
                 "company_id": company_id,
                 "issue_id": e.issue_id,
                 "at": at,

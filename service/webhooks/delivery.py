@@ -22,7 +22,7 @@ from standardwebhooks import Webhook
 from domain.webhooks import DeliveryStatus
 from service import metrics
 from service.db import tables as t
-from service.ids import new_id
+from service.kinds import DELIVERY
 from service.pipeline import utc_now
 from service.settings import Settings
 from service.webhooks.outbox import matches
@@ -131,7 +131,7 @@ class Deliverer:
             ).all()
             rows = [
                 {
-                    "id": new_id("dlv"),
+                    "id": DELIVERY.new_id(),
                     "company_id": event.company_id,
                     "endpoint_id": endpoint.id,
                     "event_id": event.id,

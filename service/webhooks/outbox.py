@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from domain.events import WEBHOOK_TYPES, IssueAssigned, IssueEvent, IssueReassigned
 from domain.model import Issue
 from service.db import tables as t
-from service.ids import new_id
+from service.kinds import EVENT
 from service.views import fmt_time, issue_json
 
 __all__ = ["EVENT_TYPES", "PendingEvent", "matches", "webhook_type", "write_events"]
@@ -90,7 +90,7 @@ def write_events(
     """Insert the events (in the caller's transaction); their ids, for the relay."""
     rows = []
     for kind, issue, previous, actor in pending:
-        event_id = new_id("evt")
+        event_id = EVENT.new_id()
         data: dict[str, Any] = {
             "issue": issue_json(issue, blocked_by),
             "previousStatus": previous,

@@ -1,0 +1,91 @@
+"""One table of resource kinds (``service.kinds``): each kind's id prefix, table, path
+parameter and log field, which the ids, the logs and the API's access checks read."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.db.tables import metadata
+from service.kinds import BY_PATH_PARAM, COMPANY, KINDS, LOG_FIELDS, Kind, kind_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ROUTE_PATHS = """
+import json
+from api.app import create_app
+print(json.dumps(sorted({r.path for r in create_app().routes})))
+"""
+
+
+def test_no_two_kinds_share_a_name_a_prefix_a_path_parameter_or_a_log_field() -> None:
+    for column in ("name", "prefix", "path_param", "log_field"):
+        values = [getattr(k, column) for k in KINDS if getattr(k, column) is not None]
+        assert len(values) == len(set(values)), column
+    assert len(KINDS) == 15
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_each_kind_makes_ids_that_read_back_as_it(kind: Kind) -> None:
+    ident = kind.new_id()
+    assert ident.startswith(f"{kind.prefix}_") and len(ident) == len(kind.prefix) + 27
+    assert kind_of(ident) is kind
+
+
+def test_a_string_that_is_no_kinds_id_has_no_kind() -> None:
+    assert [kind_of(s) for s in ("", "iss", "issue_1", "req_01", "x_iss_1")] == [None] * 5
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_each_kind_lives_in_its_table_and_a_named_one_in_its_company(kind: Kind) -> None:
+    table = metadata.tables[kind.table]
+    assert "id" in table.c
+    if kind.path_param is not None and kind is not COMPANY:
+        assert "company_id" in table.c  # what the API's cross-company check looks up
+
+
+def test_the_documented_id_prefixes_are_kinds() -> None:
+    text = (ROOT / "docs" / "api.md").read_text()
+    documented = set(re.findall(r"`([a-z]+)_` [a-z]", text))
+    assert len(documented) >= 13
+    assert documented <= {k.prefix for k in KINDS}
+
+
+def test_log_lines_carry_the_ids_they_always_did() -> None:
+    assert set(LOG_FIELDS) == {
+        "company_id",
+        "issue_id",
+        "agent_id",
+        "run_id",
+        "command_id",
+        "webhook_id",
+        "bulk_id",
+    }
+
+
+def test_every_id_the_api_takes_in_a_path_is_a_kinds_path_parameter(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTQ_")}
+    env["AGENTQ_DATA_DIR"] = str(tmp_path)
+    listed = subprocess.run(
+        [sys.executable, "-c", ROUTE_PATHS],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr.decode()
+    params = {
+        param
+        for path in json.loads(listed.stdout)
+        if path.startswith("/v1/")  # not the schema's {path}
+        for param in re.findall(r"\{(\w+):str\}", path)
+    }
+    assert len(params) >= 11
+    assert sorted(params - set(BY_PATH_PARAM)) == []
