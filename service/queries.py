@@ -13,10 +13,10 @@ from sqlalchemy.engine import Connection
 
 from domain.commands import CommandStatus
 from domain.errors import DomainError, NotFound
-from domain.model import AgentLoad, AgentStatus, Issue
+from domain.model import Issue
 from domain.money import from_micros
 from domain.runs import Lease, Run, check_can_claim
-from domain.statuses import RUN_STATUSES, IssueStatus
+from domain.statuses import IssueStatus
 from service import approvals
 from service.db import repo
 from service.db import runs as runs_db
@@ -74,15 +74,8 @@ def _team_ids(conn: Connection, agent_ids: Sequence[str]) -> dict[str, list[str]
 def _active_runs(conn: Connection, agent_ids: Sequence[str]) -> dict[str, int]:
     if not agent_ids:
         return {}
-    rows = conn.execute(
-        sa.select(t.issues.c.assigned_agent_id, sa.func.count())
-        .where(
-            t.issues.c.assigned_agent_id.in_(agent_ids),
-            t.issues.c.status == IssueStatus.RUNNING.value,
-        )
-        .group_by(t.issues.c.assigned_agent_id)
-    ).all()
-    return {agent_id: count for agent_id, count in rows}
+    rows = conn.execute(repo.agent_load(t.agents.c.id.in_(agent_ids))).all()
+    return {row.id: row.running for row in rows}
 
 
 def _agents_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -300,19 +293,14 @@ def worth_claiming(conn: Connection, company_id: str, agent_id: str) -> bool:
     a, c = t.agents.c, t.issues.c
     mine, team_queue = repo.claimable(company_id, agent_id)
     row = conn.execute(
-        sa.select(
-            a.id,
-            a.status,
-            a.capacity,
-            repo.issues_held(agent_id, RUN_STATUSES).label("running"),
-            sa.exists(sa.select(c.id).where(mine | team_queue)).label("work"),
-        ).where(a.id == agent_id, a.company_id == company_id)
+        repo.agent_load(a.id == agent_id, a.company_id == company_id).add_columns(
+            sa.exists(sa.select(c.id).where(mine | team_queue)).label("work")
+        )
     ).first()
     if row is None:
         return True
-    agent = AgentLoad(row.id, AgentStatus(row.status), row.capacity, row.running, None)
     try:
-        check_can_claim(agent, row.running)
+        check_can_claim(repo.load_of(row), row.running)
     except DomainError:
         return True
     return bool(row.work)

@@ -25,11 +25,11 @@ from domain.commands import DispatchIssue, ExpireLease
 from domain.issues import DISPATCHER
 from domain.model import AgentStatus
 from domain.runs import SWEEPER
-from domain.statuses import LOAD_STATUSES, IssueStatus
+from domain.statuses import IssueStatus
 from domain.webhooks import DeliveryStatus
 from service import metrics
 from service.db import tables as t
-from service.db.repo import not_blocked
+from service.db.repo import agent_load, not_blocked
 from service.envelope import Envelope
 from service.jobs import Job, JobKind
 from service.kinds import COMMAND
@@ -156,19 +156,11 @@ class Scheduler:
                 .limit(BATCH)
             )
         )
-        other = t.issues.alias("other")
-        load = (
-            sa.select(sa.func.count())
-            .where(
-                other.c.assigned_agent_id == t.agents.c.id,
-                other.c.status.in_(sorted(LOAD_STATUSES)),
-            )
-            .scalar_subquery()
-        )
+        active = agent_load(t.agents.c.status == AgentStatus.ACTIVE).subquery("active")
         free_slots = conn.execute(
-            sa.select(t.agent_teams.c.team_id, sa.func.sum(t.agents.c.capacity - load))
-            .join(t.agents, t.agents.c.id == t.agent_teams.c.agent_id)
-            .where(t.agents.c.status == AgentStatus.ACTIVE, load < t.agents.c.capacity)
+            sa.select(t.agent_teams.c.team_id, sa.func.sum(active.c.capacity - active.c.load))
+            .join(active, active.c.id == t.agent_teams.c.agent_id)
+            .where(active.c.load < active.c.capacity)
             .group_by(t.agent_teams.c.team_id)
         ).all()
         for team_id, free in free_slots:
