@@ -42,26 +42,26 @@ class Kind:
 
 
 COMPANY = Kind("company", "cmp", "companies", "cid", "company_id")
-TOKEN = Kind("token", "tok", "tokens", "tok_id")
-TEAM = Kind("team", "tm", "teams", "tid")
-AGENT = Kind("agent", "agt", "agents", "aid", "agent_id")
 ISSUE = Kind("issue", "iss", "issues", "iid", "issue_id")
-COMMENT = Kind("comment", "cmt", "comments")
-RUN = Kind("run", "run", "runs", "rid", "run_id")
-ACTIVITY = Kind("activity", "act", "activity")
-APPROVAL = Kind("approval", "apr", "approvals", "apid")
-COST = Kind("cost", "cost", "cost_events")
 COMMAND = Kind("command", "cmd", "applied_commands", "cmd_id", "command_id")
-WEBHOOK = Kind("webhook", "whk", "webhook_endpoints", "wid", "webhook_id")
-EVENT = Kind("event", "evt", "webhook_events")
-DELIVERY = Kind("delivery", "dlv", "webhook_deliveries", "did")
+RUN = Kind("run", "run", "runs", "rid", "run_id")
 BULK = Kind("bulk", "blk", "bulk_jobs", "bid", "bulk_id")
+WEBHOOK = Kind("webhook", "whk", "webhook_endpoints", "wid", "webhook_id")
+AGENT = Kind("agent", "agt", "agents", "aid", "agent_id")
+TEAM = Kind("team", "tm", "teams", "tid")
+TOKEN = Kind("token", "tok", "tokens", "tok_id")
+APPROVAL = Kind("approval", "apr", "approvals", "apid")
+DELIVERY = Kind("delivery", "dlv", "webhook_deliveries", "did")
+COMMENT = Kind("comment", "cmt", "comments")
+ACTIVITY = Kind("activity", "act", "activity")
+COST = Kind("cost", "cost", "cost_events")
+EVENT = Kind("event", "evt", "webhook_events")
 
 #: Every kind above, in that order.
 KINDS: tuple[Kind, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Kind))
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS}
 BY_PATH_PARAM: dict[str, Kind] = {k.path_param: k for k in KINDS if k.path_param is not None}
-#: The id fields log lines carry.
+#: The id fields log lines carry, in the order ``service.logs.ID_FIELDS`` puts them (and agent_id).
 LOG_FIELDS: tuple[str, ...] = tuple(k.log_field for k in KINDS if k.log_field is not None)
 
 

@@ -11,6 +11,7 @@ from app_routes import served_routes
 
 from service.db.tables import metadata
 from service.kinds import BY_PATH_PARAM, COMPANY, KINDS, LOG_FIELDS, Kind, kind_of
+from service.logs import ID_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,15 +50,8 @@ def test_the_documented_id_prefixes_are_kinds() -> None:
 
 
 def test_log_lines_carry_the_ids_they_always_did() -> None:
-    assert set(LOG_FIELDS) == {
-        "company_id",
-        "issue_id",
-        "agent_id",
-        "run_id",
-        "command_id",
-        "webhook_id",
-        "bulk_id",
-    }
+    # service.logs puts these first, in this order; agent_id it shows among the other fields.
+    assert (*ID_FIELDS, "agent_id") == LOG_FIELDS
 
 
 def test_every_id_the_api_takes_in_a_path_is_a_kinds_path_parameter(tmp_path: Path) -> None:
