@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from domain.actors import Actor
 from domain.errors import DomainError
 from domain.events import ApprovalApproved, ApprovalRejected, ApprovalRequested, IssueEvent
 from domain.model import Issue
@@ -81,9 +82,8 @@ def request_approval(
         ApprovalStatus.PENDING,
         now,
     )
-    event = ApprovalRequested(
-        issue.id, issue.status, issue.status, issue.version, f"agent:{run.agent_id}", action
-    )
+    actor = str(Actor.agent(run.agent_id))
+    event = ApprovalRequested(issue.id, issue.status, issue.status, issue.version, actor, action)
     return approval, event
 
 

@@ -6,102 +6,84 @@ for one issue are applied one at a time, in order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
 
-__all__ = [
-    "AssignIssue",
-    "CancelIssue",
-    "ClaimWork",
-    "Command",
-    "CompleteRun",
-    "CreateAgent",
-    "CreateCompany",
-    "CreateIssue",
-    "CreateTeam",
-    "CreateToken",
-    "CreateWebhook",
-    "DecideApproval",
-    "DeleteWebhook",
-    "DispatchIssue",
-    "ExpireLease",
-    "FailRun",
-    "HandoffRun",
-    "PostComment",
-    "ReactToDependency",
-    "ReassignIssue",
-    "RecordCheckpoint",
-    "RedeliverWebhook",
-    "ReportCost",
-    "RequestApproval",
-    "ReviewIssue",
-    "RevokeToken",
-    "StartBulk",
-    "UpdateAgent",
-    "UpdateIssue",
-    "UpdateWebhook",
-]
+#: The commands themselves are every ``Command`` subclass below, listed in ``COMMANDS``.
+__all__ = ["COMMANDS", "Command", "CommandStatus"]
 
 
-@dataclass(frozen=True, slots=True)
-class CreateCompany:
-    company_id: str
-    name: str
+class CommandStatus(StrEnum):
+    """How a command ended, once applied exactly once (its stored outcome says the rest)."""
+
+    APPLIED = "applied"  #: it changed what it asked to change
+    REJECTED = "rejected"  #: it was refused; nothing changed
+
+    @classmethod
+    def of(cls, applied: bool) -> CommandStatus:
+        return cls.APPLIED if applied else cls.REJECTED
+
+
+class Command:
+    """A command. Each is a frozen dataclass subclassing this; its class name is its type."""
+
+    __slots__ = ()
+    #: The field holding the id of the entity whose shard applies the command.
+    shard_field: ClassVar[str]
 
     @property
     def shard_key(self) -> str:
-        return self.company_id
+        """The id of the entity whose shard applies the command, in order with its others."""
+        key: str = getattr(self, self.shard_field)
+        return key
 
 
 @dataclass(frozen=True, slots=True)
-class CreateToken:
+class CreateCompany(Command):
+    company_id: str
+    name: str
+    shard_field: ClassVar[str] = "company_id"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateToken(Command):
     """``token_hash`` only: the plaintext never travels through the queue."""
 
     token_id: str
     token_hash: str
     role: str
     agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.token_id
+    shard_field: ClassVar[str] = "token_id"
 
 
 @dataclass(frozen=True, slots=True)
-class RevokeToken:
+class RevokeToken(Command):
     token_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.token_id
+    shard_field: ClassVar[str] = "token_id"
 
 
 @dataclass(frozen=True, slots=True)
-class CreateTeam:
+class CreateTeam(Command):
     team_id: str
     name: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.team_id
+    shard_field: ClassVar[str] = "team_id"
 
 
 @dataclass(frozen=True, slots=True)
-class CreateAgent:
+class CreateAgent(Command):
     agent_id: str
     name: str
     team_ids: tuple[str, ...] = ()
     capacity: int = 1
-
-    @property
-    def shard_key(self) -> str:
-        return self.agent_id
+    shard_field: ClassVar[str] = "agent_id"
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateAgent:
+class UpdateAgent(Command):
     """Only the fields named in ``fields_set`` change."""
 
     agent_id: str
@@ -110,14 +92,11 @@ class UpdateAgent:
     team_ids: tuple[str, ...] | None = None
     capacity: int | None = None
     status: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.agent_id
+    shard_field: ClassVar[str] = "agent_id"
 
 
 @dataclass(frozen=True, slots=True)
-class CreateIssue:
+class CreateIssue(Command):
     issue_id: str
     title: str
     description: str | None = None
@@ -129,14 +108,11 @@ class CreateIssue:
     labels: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     max_attempts: int = 3
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateIssue:
+class UpdateIssue(Command):
     """A PATCH: only the fields named in ``fields_set`` change (a None there clears)."""
 
     issue_id: str
@@ -146,63 +122,48 @@ class UpdateIssue:
     labels: tuple[str, ...] | None = None
     due_at: datetime | None = None
     budget_per_task_usd: Decimal | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class AssignIssue:
+class AssignIssue(Command):
     issue_id: str
     agent_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class CancelIssue:
+class CancelIssue(Command):
     """With ``cascade``, every live child is cancelled too, each by a command of its own."""
 
     issue_id: str
     reason: str | None = None
     cascade: bool = False
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class ReassignIssue:
+class ReassignIssue(Command):
     """Exactly one of ``to_agent_id`` and ``to_team_id`` is set."""
 
     issue_id: str
     to_agent_id: str | None = None
     to_team_id: str | None = None
     reason: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class PostComment:
+class PostComment(Command):
     comment_id: str
     issue_id: str
     text: str
     author: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimWork:
+class ClaimWork(Command):
     """An agent asks for its next issue. Applied on the agent's shard; the issue's row lock
     (taken with SKIP LOCKED) serializes it with the issue's own commands."""
 
@@ -210,14 +171,11 @@ class ClaimWork:
     run_id: str
     lease_seconds: int = 60
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.agent_id
+    shard_field: ClassVar[str] = "agent_id"
 
 
 @dataclass(frozen=True, slots=True)
-class RecordCheckpoint:
+class RecordCheckpoint(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -226,28 +184,22 @@ class RecordCheckpoint:
     progress: dict[str, Any] | None = None
     state: dict[str, Any] | None = None
     workspace_url: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class CompleteRun:
+class CompleteRun(Command):
     issue_id: str
     run_id: str
     lease_token: str
     acting_agent_id: str | None = None
     result: dict[str, Any] | None = None
     workspace_url: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class FailRun:
+class FailRun(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -255,88 +207,67 @@ class FailRun:
     acting_agent_id: str | None = None
     details: dict[str, Any] | None = None
     retryable: bool = False
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class HandoffRun:
+class HandoffRun(Command):
     issue_id: str
     run_id: str
     lease_token: str
     reason: str
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewIssue:
+class ReviewIssue(Command):
     issue_id: str
     accept: bool
     comment_id: str
     comment: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class ExpireLease:
+class ExpireLease(Command):
     """The sweep saw ``lease_token`` past its expiry; applied only if it still is."""
 
     issue_id: str
     lease_token: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class DispatchIssue:
+class DispatchIssue(Command):
     """Give a queued issue to an agent if one is available (its team's, or its waiting agent)."""
 
     issue_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class ReactToDependency:
+class ReactToDependency(Command):
     """A dependency of ``issue_id`` reached a terminal status: hand the issue off if it
     failed or was cancelled; if it is done, the issue may now be dispatched or claimed."""
 
     issue_id: str
     dependency_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class CreateWebhook:
+class CreateWebhook(Command):
     webhook_id: str
     url: str
     events: tuple[str, ...]
     secret: str
     description: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateWebhook:
+class UpdateWebhook(Command):
     """Only the fields named in ``fields_set`` change."""
 
     webhook_id: str
@@ -345,50 +276,38 @@ class UpdateWebhook:
     events: tuple[str, ...] | None = None
     disabled: bool | None = None
     description: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteWebhook:
+class DeleteWebhook(Command):
     webhook_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
-class RedeliverWebhook:
+class RedeliverWebhook(Command):
     """Send a delivery's event to its endpoint again, as a new delivery."""
 
     webhook_id: str
     delivery_id: str
     new_delivery_id: str
-
-    @property
-    def shard_key(self) -> str:
-        return self.webhook_id
+    shard_field: ClassVar[str] = "webhook_id"
 
 
 @dataclass(frozen=True, slots=True)
-class StartBulk:
+class StartBulk(Command):
     """Record a bulk operation over ``ids``; the bulk pool then applies it issue by issue."""
 
     bulk_id: str
     op: str
     args: dict[str, Any]
     ids: tuple[str, ...]
-
-    @property
-    def shard_key(self) -> str:
-        return self.bulk_id
+    shard_field: ClassVar[str] = "bulk_id"
 
 
 @dataclass(frozen=True, slots=True)
-class ReportCost:
+class ReportCost(Command):
     """The run's agent reports what it spent; may stop the run at the budget cap."""
 
     issue_id: str
@@ -400,14 +319,11 @@ class ReportCost:
     output_tokens: int = 0
     model: str | None = None
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class RequestApproval:
+class RequestApproval(Command):
     issue_id: str
     run_id: str
     lease_token: str
@@ -415,54 +331,23 @@ class RequestApproval:
     action: str
     details: dict[str, Any] | None = None
     acting_agent_id: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
 @dataclass(frozen=True, slots=True)
-class DecideApproval:
+class DecideApproval(Command):
     """Approve or reject; on the issue's shard, like every change to the issue's run."""
 
     issue_id: str
     approval_id: str
     approve: bool
     comment: str | None = None
-
-    @property
-    def shard_key(self) -> str:
-        return self.issue_id
+    shard_field: ClassVar[str] = "issue_id"
 
 
-Command = (
-    CreateCompany
-    | CreateToken
-    | RevokeToken
-    | CreateTeam
-    | CreateAgent
-    | UpdateAgent
-    | CreateIssue
-    | UpdateIssue
-    | AssignIssue
-    | CancelIssue
-    | ReassignIssue
-    | PostComment
-    | ClaimWork
-    | RecordCheckpoint
-    | CompleteRun
-    | FailRun
-    | HandoffRun
-    | ReviewIssue
-    | ExpireLease
-    | DispatchIssue
-    | ReactToDependency
-    | CreateWebhook
-    | UpdateWebhook
-    | DeleteWebhook
-    | RedeliverWebhook
-    | StartBulk
-    | ReportCost
-    | RequestApproval
-    | DecideApproval
-)
+#: Every command, by class name (the name the envelope carries on the wire).
+COMMANDS: Mapping[str, type[Command]] = {
+    name: value
+    for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, Command) and value is not Command
+}

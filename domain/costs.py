@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
+from domain.actors import Actor
 from domain.change import Change, Decision
 from domain.errors import InvalidRequest
 from domain.events import BudgetThresholdReached, IssueEvent, IssueHandedOff
@@ -22,6 +24,7 @@ from domain.statuses import IssueStatus, Trigger
 __all__ = [
     "BUDGET_ACTOR",
     "THRESHOLDS_PERCENT",
+    "CostDimension",
     "CostReported",
     "Usage",
     "report_cost",
@@ -29,9 +32,19 @@ __all__ = [
 ]
 
 #: Who stops a run that spent its budget.
-BUDGET_ACTOR = "system:budget"
+BUDGET_ACTOR = str(Actor.system("budget"))
 #: Shares of ``perTaskUsd`` that leave an activity entry when spending first reaches them.
 THRESHOLDS_PERCENT = (50, 80, 100)
+
+
+class CostDimension(StrEnum):
+    """What costs are summed per: each report counts once under each of its keys."""
+
+    ISSUE = "issue"
+    AGENT = "agent"
+    TEAM = "team"
+    LABEL = "label"  #: once per label of the issue
+    TOTAL = "total"  #: the whole company
 
 
 @dataclass(frozen=True, slots=True)

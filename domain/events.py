@@ -9,6 +9,8 @@ from domain.statuses import IssueStatus
 
 __all__ = [
     "ACTIVITY_TYPES",
+    "PROGRESS_TYPE",
+    "WEBHOOK_TYPES",
     "ApprovalApproved",
     "ApprovalRejected",
     "ApprovalRequested",
@@ -35,6 +37,8 @@ class IssueEvent:
     """Something that happened to one issue; ``version`` is the issue's version after it."""
 
     type: ClassVar[str] = "issue.event"
+    #: Whether subscribers hear of it: a webhook event of the same ``type``.
+    webhook: ClassVar[bool] = False
 
     issue_id: str
     from_status: IssueStatus | None
@@ -47,16 +51,22 @@ class IssueEvent:
 @dataclass(frozen=True, slots=True)
 class IssueCreated(IssueEvent):
     type: ClassVar[str] = "issue.created"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
 class IssueAssigned(IssueEvent):
+    """An agent was given the issue. Subscribers hear ``issue.assigned`` for the issue's first
+    assignment only, ``issue.reassigned`` for any later one."""
+
     type: ClassVar[str] = "issue.assigned"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
 class IssueReassigned(IssueEvent):
     type: ClassVar[str] = "issue.reassigned"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,7 @@ class IssueStarted(IssueEvent):
     """An agent claimed the issue and a run started."""
 
     type: ClassVar[str] = "issue.started"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +82,25 @@ class IssueInReview(IssueEvent):
     """The agent completed its run; a reviewer decides."""
 
     type: ClassVar[str] = "issue.review"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
 class IssueDone(IssueEvent):
     type: ClassVar[str] = "issue.done"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
 class IssueFailed(IssueEvent):
     type: ClassVar[str] = "issue.failed"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
 class IssueHandedOff(IssueEvent):
     type: ClassVar[str] = "issue.handoff"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +108,7 @@ class IssueRequeued(IssueEvent):
     """Back to ``queued`` for a new attempt (a retryable failure or an expired lease)."""
 
     type: ClassVar[str] = "issue.requeued"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +116,13 @@ class IssueRejected(IssueEvent):
     """The reviewer sent it back to the same agent for rework."""
 
     type: ClassVar[str] = "issue.rejected"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
 class IssueCancelled(IssueEvent):
     type: ClassVar[str] = "issue.cancelled"
+    webhook: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,5 +167,12 @@ class ApprovalRejected(IssueEvent):
     type: ClassVar[str] = "approval.rejected"
 
 
+#: A checkpoint that reports ``progress``: a webhook event, not an activity entry.
+PROGRESS_TYPE = "issue.progress"
+
 #: Every ``type`` an activity entry can have.
 ACTIVITY_TYPES = frozenset(cls.type for cls in IssueEvent.__subclasses__())
+#: Every ``type`` a webhook event can have (a subscription names some of them).
+WEBHOOK_TYPES = frozenset(
+    {cls.type for cls in IssueEvent.__subclasses__() if cls.webhook} | {PROGRESS_TYPE}
+)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from domain.actors import Actor
 from domain.change import Change, Decision
 from domain.commands import CreateIssue, UpdateIssue
 from domain.errors import AgentUnavailable, Frozen, InvalidRequest, NotEditable
@@ -27,6 +28,7 @@ from domain.statuses import TERMINAL, IssueStatus, Trigger, check_transition
 
 __all__ = [
     "BUDGET_EDITABLE",
+    "DISPATCHER",
     "PATCHABLE_FIELDS",
     "Decision",
     "assign_issue",
@@ -48,7 +50,8 @@ PATCHABLE_FIELDS: frozenset[str] = frozenset(
 #: Statuses in which ``budget.perTaskUsd`` may still change (before any run starts).
 BUDGET_EDITABLE: frozenset[IssueStatus] = frozenset({S.QUEUED, S.ASSIGNED})
 
-DISPATCHER = "system:dispatcher"
+#: Who gives queued work to agents (and a follow-up command's actor).
+DISPATCHER = str(Actor.system("dispatcher"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from domain.actors import Actor
 from domain.change import Change, Decision
 from domain.errors import AgentUnavailable, AtCapacity, Blocked, StaleLease
 from domain.events import (
@@ -33,10 +34,12 @@ __all__ = [
     "LEASE_SECONDS",
     "PRIORITIES",
     "STOP_REASONS",
+    "SWEEPER",
     "Ended",
     "ExitReason",
     "Lease",
     "Run",
+    "RunStatus",
     "Started",
     "check_can_claim",
     "check_lease",
@@ -59,7 +62,13 @@ S = IssueStatus
 LEASE_SECONDS = (10, 3600, 60)
 #: ``priority:*`` labels, most urgent first; an issue without one ranks below ``low``.
 PRIORITIES = ("critical", "high", "medium", "low")
-SWEEPER = "system:sweeper"
+#: Who expires a lease that was not renewed in time.
+SWEEPER = str(Actor.system("sweeper"))
+
+
+class RunStatus(StrEnum):
+    ACTIVE = "active"  #: its agent holds the issue's lease
+    ENDED = "ended"  #: it has an ``exit_reason``
 
 
 class ExitReason(StrEnum):
@@ -137,6 +146,10 @@ class Run:
     def active(self) -> bool:
         return self.ended_at is None
 
+    @property
+    def status(self) -> RunStatus:
+        return RunStatus.ACTIVE if self.active else RunStatus.ENDED
+
 
 @dataclass(frozen=True, slots=True)
 class Started:
@@ -177,8 +190,7 @@ def claim_issue(
     check_can_claim(agent, running)
     if blocked:
         raise Blocked(f"issue {issue.id} waits on dependencies that are not done")
-    actor = f"agent:{agent.id}"
-    change = Change(issue, now, actor, None)
+    change = Change(issue, now, str(Actor.agent(agent.id)), None)
     if issue.status is S.QUEUED:
         change.move(S.ASSIGNED, Trigger.DISPATCH, IssueAssigned, assigned_agent_id=agent.id)
     fence = issue.lease_fence + 1
@@ -266,7 +278,7 @@ def complete_run(
     workspace_url: str | None,
 ) -> Ended:
     """The agent is done: ``running`` → ``review``."""
-    change = Change(issue, now, f"agent:{run.agent_id}", None)
+    change = Change(issue, now, str(Actor.agent(run.agent_id)), None)
     change.move(S.REVIEW, Trigger.COMPLETE, IssueInReview, current_run_id=None)
     details = {"result": result} if result is not None else None
     return Ended(
@@ -278,7 +290,7 @@ def complete_run(
 
 def handoff_run(issue: Issue, run: Run, lease: Lease, *, now: datetime, reason: str) -> Ended:
     """The agent hands the issue to a human: ``running`` → ``handoff``."""
-    change = Change(issue, now, f"agent:{run.agent_id}", reason)
+    change = Change(issue, now, str(Actor.agent(run.agent_id)), reason)
     change.move(S.HANDOFF, Trigger.HANDOFF, IssueHandedOff, current_run_id=None)
     return Ended(
         change.decision(),
@@ -320,7 +332,7 @@ def fail_run(
     agent: AgentLoad | None,
 ) -> Ended:
     """``retryable: false`` → ``failed``; ``true`` → a new attempt while attempts remain."""
-    change = Change(issue, now, f"agent:{run.agent_id}", reason)
+    change = Change(issue, now, str(Actor.agent(run.agent_id)), reason)
     if retryable:
         _retry_or_fail(change, Trigger.FAIL, agent)
     else:

@@ -13,8 +13,12 @@ from enum import StrEnum
 from domain.errors import Frozen, InvalidTransition
 
 __all__ = [
+    "CLAIMABLE",
+    "LOAD_STATUSES",
     "NON_TERMINAL",
+    "RUN_STATUSES",
     "TERMINAL",
+    "TERMINAL_NOT_DONE",
     "TRANSITIONS",
     "IssueStatus",
     "Trigger",
@@ -59,6 +63,14 @@ T = Trigger
 
 TERMINAL: frozenset[IssueStatus] = frozenset({S.DONE, S.FAILED, S.CANCELLED})
 NON_TERMINAL: frozenset[IssueStatus] = frozenset(set(S) - TERMINAL)
+#: A dependency that ends in one of these hands its dependents off to a human.
+TERMINAL_NOT_DONE: frozenset[IssueStatus] = TERMINAL - {S.DONE}
+#: Where an issue may be claimed: an agent's own inbox (``assigned``), a team's ``queued``.
+CLAIMABLE: frozenset[IssueStatus] = frozenset({S.ASSIGNED, S.QUEUED})
+#: An agent's issues in these count as its load, which the dispatcher weighs.
+LOAD_STATUSES: frozenset[IssueStatus] = frozenset({S.ASSIGNED, S.RUNNING})
+#: An agent's issues in these are what its ``capacity`` caps (what it runs).
+RUN_STATUSES: frozenset[IssueStatus] = frozenset({S.RUNNING})
 
 #: (from, to) -> the triggers that may cause that transition (docs/api.md "The state machine").
 TRANSITIONS: Mapping[tuple[IssueStatus, IssueStatus], frozenset[Trigger]] = {

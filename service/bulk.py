@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain import commands as c
+from domain.bulk import BulkOp, BulkStatus
 from domain.errors import NotFound
 from service.db import tables as t
 from service.envelope import Envelope
@@ -32,9 +33,9 @@ CHUNK_TIMEOUT_S = 300
 
 
 def item_command(op: str, issue_id: str, args: dict[str, Any]) -> Any:
-    if op == "assign":
+    if op == BulkOp.ASSIGN:
         return c.AssignIssue(issue_id, args["agentId"])
-    if op == "cancel":
+    if op == BulkOp.CANCEL:
         return c.CancelIssue(issue_id, args.get("reason"), bool(args.get("cascade", False)))
     return c.ReassignIssue(
         issue_id, args.get("toAgentId"), args.get("toTeamId"), args.get("reason")
@@ -50,7 +51,7 @@ def bulk_json(conn: Connection, job: Any) -> dict[str, Any]:
         "succeeded": job.succeeded,
         "failed": job.failed,
     }
-    if job.status == "done":
+    if job.status == BulkStatus.DONE:
         rows = conn.execute(
             sa.select(t.bulk_items.c.issue_id, t.bulk_items.c.outcome)
             .where(t.bulk_items.c.bulk_id == job.id)
@@ -84,7 +85,7 @@ class BulkRunner:
     def run(self, bulk_id: str) -> None:
         with self.engine.connect() as conn:
             job = conn.execute(sa.select(t.bulk_jobs).where(t.bulk_jobs.c.id == bulk_id)).first()
-            if job is None or job.status == "done":
+            if job is None or job.status == BulkStatus.DONE:
                 return
             items = conn.execute(
                 sa.select(t.bulk_items)
@@ -97,7 +98,7 @@ class BulkRunner:
             conn.execute(
                 t.bulk_jobs.update()
                 .where(t.bulk_jobs.c.id == bulk_id)
-                .values(status="done", finished_at=utc_now())
+                .values(status=BulkStatus.DONE.value, finished_at=utc_now())
             )
         log.info("bulk %s done", bulk_id, extra={"action": "bulk_done", "bulk_id": bulk_id})
 
@@ -131,7 +132,7 @@ class BulkRunner:
         for item, status, body in done:
             outcome = (
                 {"ok": True, "status": body["status"]}
-                if status == "applied"
+                if status == c.CommandStatus.APPLIED
                 else {"ok": False, "error": body}
             )
             # Only an item not recorded yet counts: a runner given the bulk back after a

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from domain.costs import CostDimension
 from domain.errors import InvalidRequest
 from domain.model import Issue
 from domain.money import from_micros
@@ -26,8 +27,8 @@ from service.db import tables as t
 
 __all__ = ["DIMENSIONS", "CostRecord", "cost_rollup", "record_cost", "whole_hour"]
 
-#: ``groupBy`` values and the dimension each reads.
-DIMENSIONS = ("issue", "agent", "team", "label")
+#: ``groupBy`` values and the dimension each reads (every dimension but the ``total``).
+DIMENSIONS = tuple(d.value for d in CostDimension if d is not CostDimension.TOTAL)
 #: The key of "no team" / "no label" in storage (shown as ``null``).
 NONE_KEY = ""
 
@@ -77,12 +78,13 @@ def record_cost(conn: Connection, record: CostRecord) -> None:
             **amounts,
         )
     )
+    dim = CostDimension
     keys = {
-        ("issue", issue.id),
-        ("agent", record.run.agent_id),
-        ("team", issue.assigned_team_id or NONE_KEY),
-        ("total", NONE_KEY),
-        *(("label", label) for label in issue.labels or (NONE_KEY,)),
+        (dim.ISSUE.value, issue.id),
+        (dim.AGENT.value, record.run.agent_id),
+        (dim.TEAM.value, issue.assigned_team_id or NONE_KEY),
+        (dim.TOTAL.value, NONE_KEY),
+        *((dim.LABEL.value, label) for label in issue.labels or (NONE_KEY,)),
     }
     hour = whole_hour(record.at)
     # One statement, rows in key order: concurrent reports lock shared rows (the total, a
@@ -160,7 +162,9 @@ def cost_rollup(
     rows = conn.execute(query.group_by(c.key).order_by(c.key).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    total = conn.execute(sa.select(*_sums(c)).where(c.dimension == "total", *window)).one()
+    total = conn.execute(
+        sa.select(*_sums(c)).where(c.dimension == CostDimension.TOTAL, *window)
+    ).one()
     return {
         "groupBy": group_by,
         "since": fmt_time(since),

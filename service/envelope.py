@@ -9,44 +9,10 @@ from pydantic import TypeAdapter
 
 from domain import commands as c
 
-__all__ = ["COMMAND_TYPES", "Envelope", "Idempotency", "Outcome", "decode", "encode"]
+__all__ = ["Envelope", "Idempotency", "Outcome", "decode", "encode"]
 
-#: Command class name -> class; the name travels on the wire.
-COMMAND_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        c.CreateCompany,
-        c.CreateToken,
-        c.RevokeToken,
-        c.CreateTeam,
-        c.CreateAgent,
-        c.UpdateAgent,
-        c.CreateIssue,
-        c.UpdateIssue,
-        c.AssignIssue,
-        c.CancelIssue,
-        c.ReassignIssue,
-        c.PostComment,
-        c.ClaimWork,
-        c.RecordCheckpoint,
-        c.CompleteRun,
-        c.FailRun,
-        c.HandoffRun,
-        c.ReviewIssue,
-        c.ExpireLease,
-        c.DispatchIssue,
-        c.ReactToDependency,
-        c.CreateWebhook,
-        c.UpdateWebhook,
-        c.DeleteWebhook,
-        c.RedeliverWebhook,
-        c.StartBulk,
-        c.ReportCost,
-        c.RequestApproval,
-        c.DecideApproval,
-    )
-}
-_ADAPTERS = {name: TypeAdapter(cls) for name, cls in COMMAND_TYPES.items()}
+#: Command class name (what travels on the wire) -> its codec.
+_ADAPTERS = {name: TypeAdapter(cls) for name, cls in c.COMMANDS.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,55 +15,28 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from domain import commands as c
+from domain.commands import CommandStatus
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
+from domain.issues import DISPATCHER
 from service import metrics
 from service.db import tables as t
 from service.db.errors import database_unreachable
 from service.db.repo import ConcurrentUpdate
 from service.envelope import Envelope, Outcome
-from service.handlers import approvals, costs, issues, org, runs, webhooks
-from service.handlers.bulk import start_bulk
+
+# Each handler module registers its handlers (``@handles``) as it loads.
+from service.handlers import approvals, bulk, costs, issues, org, runs, webhooks  # noqa: F401
 from service.handlers.context import Context, Reply
-from service.ids import new_id
+from service.handlers.registry import HANDLERS
+from service.jobs import JobKind
+from service.kinds import COMMAND, kind_of
 from service.problems import problem, problem_from_error
+from service.queries import stored_outcome
 
 __all__ = ["HANDLERS", "Applier", "utc_now"]
 
 log = logging.getLogger("agentq.pipeline")
 
-#: Command class -> handler. A new use case is one command, one handler, one line here.
-HANDLERS: dict[type[Any], Callable[[Any, Context], Any]] = {
-    c.CreateCompany: org.create_company,
-    c.CreateToken: org.create_token,
-    c.RevokeToken: org.revoke_token,
-    c.CreateTeam: org.create_team,
-    c.CreateAgent: org.create_agent,
-    c.UpdateAgent: org.update_agent,
-    c.CreateIssue: issues.create_issue,
-    c.UpdateIssue: issues.update_issue,
-    c.AssignIssue: issues.assign_issue,
-    c.CancelIssue: issues.cancel_issue,
-    c.ReassignIssue: issues.reassign_issue,
-    c.PostComment: issues.post_comment,
-    c.ClaimWork: runs.claim_work,
-    c.RecordCheckpoint: runs.record_checkpoint,
-    c.CompleteRun: runs.complete_run,
-    c.FailRun: runs.fail_run,
-    c.HandoffRun: runs.handoff_run,
-    c.ReviewIssue: runs.review_issue,
-    c.ExpireLease: runs.expire_lease,
-    c.DispatchIssue: runs.dispatch_issue,
-    c.ReactToDependency: runs.react_to_dependency,
-    c.CreateWebhook: webhooks.create_webhook,
-    c.UpdateWebhook: webhooks.update_webhook,
-    c.DeleteWebhook: webhooks.delete_webhook,
-    c.RedeliverWebhook: webhooks.redeliver_webhook,
-    c.StartBulk: start_bulk,
-    c.ReportCost: costs.report_cost,
-    c.RequestApproval: approvals.request_approval,
-    c.DecideApproval: approvals.decide_approval,
-}
 
 #: How long an ``Idempotency-Key`` is remembered.
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -89,23 +62,14 @@ def utc_now() -> datetime:
 Publish = Callable[[str | None, Outcome], None]
 
 
-#: Id prefix of a command's shard key -> the log field naming it.
-_SHARD_KEY_FIELDS = {
-    "iss_": "issue_id",
-    "agt_": "agent_id",
-    "whk_": "webhook_id",
-    "blk_": "bulk_id",
-}
-
-
 def _log_ids(env: Envelope, outcome: Outcome | None = None) -> dict[str, Any]:
     """The ids of a command's log line: command, company, the entity it is applied to
     (``issue_id`` for an issue's commands), its run if it names one."""
     ids: dict[str, Any] = {"command_id": env.command_id, "company_id": env.company_id}
     key = env.command.shard_key
-    field = _SHARD_KEY_FIELDS.get(key[:4])
-    if field is not None:
-        ids[field] = key
+    kind = kind_of(key)
+    if kind is not None and kind.log_field is not None:
+        ids[kind.log_field] = key
     run_id = getattr(env.command, "run_id", None)
     if run_id is not None:
         ids["run_id"] = run_id
@@ -134,15 +98,15 @@ class Applier:
         publish: Publish,
         clock: Callable[[], datetime] = utc_now,
         enqueue: Callable[[Envelope], None] | None = None,
-        jobs: Callable[[str, str], None] | None = None,
+        jobs: Callable[[JobKind, str], None] | None = None,
     ) -> None:
         self.engine = engine.execution_options(write=True)
         self.publish = publish
         self.clock = clock
         #: Publishes follow-up commands after commit (None: the scheduler's sweeps catch up).
         self.enqueue = enqueue
-        #: Sends ("relay"|"deliver", id) to the webhooks pool and ("bulk", id) to the bulk
-        #: pool after commit (None: the scheduler's outbox relay picks webhooks up).
+        #: Sends the commit's jobs on (relays and deliveries to the webhooks pool, bulks to the
+        #: bulk pool) after commit (None: the scheduler's outbox relay picks webhooks up).
         self.jobs = jobs
 
     def apply(self, env: Envelope) -> Outcome:
@@ -233,7 +197,7 @@ class Applier:
             "%s %s %s: %d",
             kind,
             env.command_id,
-            "applied" if applied else "rejected",
+            CommandStatus.of(applied),
             outcome.http_status,
             extra=extra,
         )
@@ -254,7 +218,7 @@ class Applier:
             },
         )
 
-    def _job(self, kind: str, ident: str) -> None:
+    def _job(self, kind: JobKind, ident: str) -> None:
         if self.jobs is None:
             return
         try:
@@ -263,7 +227,7 @@ class Applier:
             log.warning("could not enqueue %s %s", kind, ident)
 
     def _follow_up(self, env: Envelope, command: Any) -> None:
-        follow = Envelope(new_id("cmd"), env.company_id, "system:dispatcher", command)
+        follow = Envelope(COMMAND.new_id(), env.company_id, DISPATCHER, command)
         try:
             assert self.enqueue is not None
             self.enqueue(follow)
@@ -276,7 +240,7 @@ class Applier:
         try:
             with self.engine.begin() as conn:
                 if check_applied:
-                    stored = self._stored(conn, env)
+                    stored = stored_outcome(conn, env.command_id)
                     if stored is not None:
                         return stored, [], True
                 if env.idempotency is not None:
@@ -296,15 +260,6 @@ class Applier:
                         return earlier, [], True
                 self._store(conn, env, refused.outcome)
             return refused.outcome, [], False
-
-    @staticmethod
-    def _stored(conn: Connection, env: Envelope) -> Outcome | None:
-        row = conn.execute(
-            sa.select(t.applied_commands).where(t.applied_commands.c.id == env.command_id)
-        ).first()
-        if row is None:
-            return None
-        return Outcome(env.command_id, row.status == "applied", row.http_status, row.body)
 
     def _replay(self, conn: Connection, env: Envelope) -> Outcome | None:
         """The stored answer for a reused ``Idempotency-Key``; a conflict if the request differs."""
@@ -391,7 +346,7 @@ class Applier:
                 id=env.command_id,
                 company_id=env.company_id,
                 type=type(env.command).__name__,
-                status="applied" if outcome.applied else "rejected",
+                status=CommandStatus.of(outcome.applied).value,
                 http_status=outcome.http_status,
                 body=outcome.body,
                 applied_at=now,

@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.commands import CommandStatus
 from domain.errors import DomainError, NotFound
-from domain.model import AgentLoad, AgentStatus, Issue
+from domain.model import Issue
 from domain.money import from_micros
 from domain.runs import Lease, Run, check_can_claim
 from domain.statuses import IssueStatus
@@ -66,15 +67,8 @@ def _team_ids(conn: Connection, agent_ids: Sequence[str]) -> dict[str, list[str]
 def _active_runs(conn: Connection, agent_ids: Sequence[str]) -> dict[str, int]:
     if not agent_ids:
         return {}
-    rows = conn.execute(
-        sa.select(t.issues.c.assigned_agent_id, sa.func.count())
-        .where(
-            t.issues.c.assigned_agent_id.in_(agent_ids),
-            t.issues.c.status == IssueStatus.RUNNING.value,
-        )
-        .group_by(t.issues.c.assigned_agent_id)
-    ).all()
-    return {agent_id: count for agent_id, count in rows}
+    rows = conn.execute(repo.agent_load(t.agents.c.id.in_(agent_ids))).all()
+    return {row.id: row.running for row in rows}
 
 
 def _agents_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -239,7 +233,7 @@ def new_run_json(run: Run, lease: Lease) -> dict[str, Any]:
         issue_id=run.issue_id,
         agent_id=run.agent_id,
         attempt=run.attempt,
-        status="active",
+        status=run.status.value,
         started_at=run.started_at,
         ended_at=None,
         final_checkpoint=None,
@@ -292,19 +286,14 @@ def worth_claiming(conn: Connection, company_id: str, agent_id: str) -> bool:
     a, c = t.agents.c, t.issues.c
     mine, team_queue = repo.claimable(company_id, agent_id)
     row = conn.execute(
-        sa.select(
-            a.id,
-            a.status,
-            a.capacity,
-            repo.issues_held(agent_id, repo.RUNNING).label("running"),
-            sa.exists(sa.select(c.id).where(mine | team_queue)).label("work"),
-        ).where(a.id == agent_id, a.company_id == company_id)
+        repo.agent_load(a.id == agent_id, a.company_id == company_id).add_columns(
+            sa.exists(sa.select(c.id).where(mine | team_queue)).label("work")
+        )
     ).first()
     if row is None:
         return True
-    agent = AgentLoad(row.id, AgentStatus(row.status), row.capacity, row.running, None)
     try:
-        check_can_claim(agent, row.running)
+        check_can_claim(repo.load_of(row), row.running)
     except DomainError:
         return True
     return bool(row.work)
@@ -343,7 +332,7 @@ def stored_outcome(conn: Connection, command_id: str) -> Outcome | None:
     ).first()
     if row is None:
         return None
-    return Outcome(row.id, row.status == "applied", row.http_status, row.body)
+    return Outcome(row.id, row.status == CommandStatus.APPLIED, row.http_status, row.body)
 
 
 def get_command(conn: Connection, company_id: str, command_id: str) -> dict[str, Any] | None:
@@ -355,5 +344,5 @@ def get_command(conn: Connection, company_id: str, command_id: str) -> dict[str,
     ).first()
     if row is None:
         return None
-    key = "result" if row.status == "applied" else "error"
+    key = "result" if row.status == CommandStatus.APPLIED else "error"
     return {"id": row.id, "status": row.status, key: row.body}

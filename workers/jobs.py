@@ -7,6 +7,7 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import Broker
 
+from service.jobs import JobKind
 from workers.bulk import declare_bulk_actor
 from workers.handlers import Handlers
 from workers.webhooks import WebhookActors, declare_webhook_actors
@@ -15,14 +16,14 @@ __all__ = ["JobSender", "declare_job_actors"]
 
 
 class JobSender:
-    """``send(kind, ident)``: "relay"/"deliver" to the webhooks pool, "bulk" to the bulk pool."""
+    """``send(kind, ident)``: relays and deliveries to the webhooks pool, bulks to the bulk pool."""
 
     def __init__(self, hooks: WebhookActors, bulk: dramatiq.Actor[Any, Any]) -> None:
         self.hooks = hooks
         self.bulk = bulk
 
-    def send(self, kind: str, ident: str) -> None:
-        if kind == "bulk":
+    def send(self, kind: JobKind, ident: str) -> None:
+        if kind is JobKind.BULK:
             self.bulk.send(ident)
         else:
             self.hooks.send(kind, ident)

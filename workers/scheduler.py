@@ -22,12 +22,17 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.approvals import ApprovalStatus
 from domain.commands import DispatchIssue, ExpireLease
+from domain.issues import DISPATCHER
+from domain.model import AgentStatus
+from domain.runs import SWEEPER
 from domain.statuses import IssueStatus
+from domain.webhooks import DeliveryStatus
 from service import metrics
 from service.db import tables as t
-from service.db.repo import LOAD_STATUSES, not_blocked
+from service.db.repo import agent_load, not_blocked
 from service.envelope import Envelope
-from service.ids import new_id
+from service.jobs import Job, JobKind
+from service.kinds import COMMAND
 from service.pipeline import utc_now
 
 __all__ = ["LeaderLock", "Scheduler"]
@@ -84,7 +89,7 @@ class LeaderLock:
 def expiry_command_id(token: str, expires_at: datetime) -> str:
     """The same lease expiring at the same moment always gets the same command id."""
     digest = hashlib.sha256(f"{token}|{expires_at.isoformat()}".encode()).hexdigest()
-    return f"cmd_x{digest[:30]}"
+    return f"{COMMAND.prefix}_x{digest[:30]}"
 
 
 class Scheduler:
@@ -97,13 +102,13 @@ class Scheduler:
         enqueue: Callable[[Envelope], None],
         interval_s: float,
         leader: LeaderLock | None = None,
-        jobs: Callable[[str, str], None] | None = None,
+        jobs: Callable[[JobKind, str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.enqueue = enqueue
         self.interval_s = interval_s
         self.leader = leader or LeaderLock(engine)
-        #: Sends ("relay", event id) / ("deliver", delivery id) to the webhooks pool.
+        #: Sends relays (event ids) and deliveries (delivery ids) to the webhooks pool.
         self.jobs = jobs
 
     def _now(self, conn: Connection) -> Any:
@@ -136,11 +141,11 @@ class Scheduler:
         again, and per team as many of its oldest queued issues as its agents have free
         slots (so a long backlog does not turn into a flood of no-op commands)."""
         c = t.issues.c
-        queued = (c.status == IssueStatus.QUEUED.value) & not_blocked()
+        queued = (c.status == IssueStatus.QUEUED) & not_blocked()
         order = (c.priority.desc(), c.created_at)
         waiting_agent_active = sa.exists(
             sa.select(t.agents.c.id).where(
-                t.agents.c.id == c.assigned_agent_id, t.agents.c.status == "active"
+                t.agents.c.id == c.assigned_agent_id, t.agents.c.status == AgentStatus.ACTIVE
             )
         )
         found = list(
@@ -151,16 +156,11 @@ class Scheduler:
                 .limit(BATCH)
             )
         )
-        other = t.issues.alias("other")
-        load = (
-            sa.select(sa.func.count())
-            .where(other.c.assigned_agent_id == t.agents.c.id, other.c.status.in_(LOAD_STATUSES))
-            .scalar_subquery()
-        )
+        active = agent_load(t.agents.c.status == AgentStatus.ACTIVE).subquery("active")
         free_slots = conn.execute(
-            sa.select(t.agent_teams.c.team_id, sa.func.sum(t.agents.c.capacity - load))
-            .join(t.agents, t.agents.c.id == t.agent_teams.c.agent_id)
-            .where(t.agents.c.status == "active", load < t.agents.c.capacity)
+            sa.select(t.agent_teams.c.team_id, sa.func.sum(active.c.capacity - active.c.load))
+            .join(active, active.c.id == t.agent_teams.c.agent_id)
+            .where(active.c.load < active.c.capacity)
             .group_by(t.agent_teams.c.team_id)
         ).all()
         for team_id, free in free_slots:
@@ -174,12 +174,12 @@ class Scheduler:
             )
         return found
 
-    def webhook_jobs(self) -> list[tuple[str, str]]:
+    def webhook_jobs(self) -> list[Job]:
         """Outbox events nobody relayed (a crash between commit and publish), and deliveries
         whose next attempt is due or whose worker's hold lapsed: each enqueued once."""
         now = utc_now()
         e, d = t.webhook_events, t.webhook_deliveries
-        jobs: list[tuple[str, str]] = []
+        jobs: list[Job] = []
         with self.engine.execution_options(write=True).begin() as conn:
             stragglers = conn.execute(
                 sa.select(e.c.id)
@@ -187,17 +187,17 @@ class Scheduler:
                 .order_by(e.c.created_at)
                 .limit(BATCH)
             ).scalars()
-            jobs.extend(("relay", event_id) for event_id in stragglers)
+            jobs.extend((JobKind.RELAY, event_id) for event_id in stragglers)
             stale = now - REENQUEUE_AFTER
             due = sa.or_(
-                (d.c.status == "pending")
+                (d.c.status == DeliveryStatus.PENDING)
                 & (d.c.next_attempt_at <= now)
                 & (
                     d.c.enqueued_at.is_(None)
                     | (d.c.enqueued_at < d.c.next_attempt_at)
                     | (d.c.enqueued_at < stale)
                 ),
-                (d.c.status == "delivering")
+                (d.c.status == DeliveryStatus.DELIVERING)
                 & (d.c.locked_until <= now)
                 & (
                     d.c.enqueued_at.is_(None)
@@ -216,7 +216,7 @@ class Scheduler:
             )
             if ids:
                 conn.execute(d.update().where(d.c.id.in_(ids)).values(enqueued_at=now))
-            jobs.extend(("deliver", delivery_id) for delivery_id in ids)
+            jobs.extend((JobKind.DELIVER, delivery_id) for delivery_id in ids)
         return jobs
 
     def tick(self) -> tuple[int, int]:
@@ -233,13 +233,13 @@ class Scheduler:
                 Envelope(
                     expiry_command_id(row.token, row.expires_at),
                     row.company_id,
-                    "system:sweeper",
+                    SWEEPER,
                     command,
                 )
             )
         for row in queued:
             self.enqueue(
-                Envelope(new_id("cmd"), row.company_id, "system:dispatcher", DispatchIssue(row.id))
+                Envelope(COMMAND.new_id(), row.company_id, DISPATCHER, DispatchIssue(row.id))
             )
         webhook_jobs = 0
         if self.jobs is not None:
@@ -248,13 +248,13 @@ class Scheduler:
                 webhook_jobs += 1
         seconds = time.perf_counter() - started
         metrics.SWEEP_DURATION.observe(seconds)
-        for kind, count in (
+        for swept, count in (
             ("lease_expiry", len(expired)),
             ("dispatch", len(queued)),
             ("webhook", webhook_jobs),
         ):
             if count:
-                metrics.SWEEP_ENQUEUED.labels(kind).inc(count)
+                metrics.SWEEP_ENQUEUED.labels(swept).inc(count)
         if expired or queued:
             log.info(
                 "swept: %d expired leases, %d dispatches",

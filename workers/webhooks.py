@@ -10,6 +10,7 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import Broker
 
+from service.jobs import JobKind
 from workers.handlers import Handlers
 
 __all__ = ["WEBHOOKS_QUEUE", "WebhookActors", "declare_webhook_actors"]
@@ -24,8 +25,8 @@ class WebhookActors:
         self.relay = relay
         self.deliver = deliver
 
-    def send(self, kind: str, ident: str) -> None:
-        (self.relay if kind == "relay" else self.deliver).send(ident)
+    def send(self, kind: JobKind, ident: str) -> None:
+        (self.relay if kind is JobKind.RELAY else self.deliver).send(ident)
 
     def send_delivery(self, delivery_id: str) -> None:
         self.deliver.send(delivery_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,27 +14,25 @@ from domain.events import IssueEvent
 from domain.model import AgentLoad, AgentStatus, Issue
 from domain.money import from_micros, to_micros
 from domain.runs import priority_of
-from domain.statuses import IssueStatus
+from domain.statuses import LOAD_STATUSES, RUN_STATUSES, IssueStatus
 from service.db import tables as t
-from service.ids import new_id
+from service.kinds import ACTIVITY
 
 __all__ = [
     "ConcurrentUpdate",
+    "agent_load",
     "agent_loads",
     "blocked_by",
     "claimable",
     "claimer",
     "insert_issue",
     "issue_from_row",
-    "issues_held",
     "load_issue",
+    "load_of",
     "not_blocked",
     "record_events",
     "save_issue",
 ]
-
-#: Statuses that count against an agent's capacity for the dispatcher.
-LOAD_STATUSES = (IssueStatus.ASSIGNED.value, IssueStatus.RUNNING.value)
 
 
 class ConcurrentUpdate(Exception):
@@ -160,7 +158,7 @@ def record_events(
         t.activity.insert(),
         [
             {
-                "id": new_id("act"),
+                "id": ACTIVITY.new_id(),
                 "company_id": company_id,
                 "issue_id": e.issue_id,
                 "at": at,
@@ -177,53 +175,52 @@ def record_events(
     )
 
 
-def agent_loads(
-    conn: Connection, agent_ids: Iterable[str], *, for_update: bool = False
-) -> list[AgentLoad]:
-    """The dispatcher's view of these agents. ``for_update`` locks their rows (in id order)
-    so two dispatches to one agent are serialized and capacity is never overshot."""
-    ids = sorted(set(agent_ids))
-    if not ids:
-        return []
-    query = sa.select(t.agents).where(t.agents.c.id.in_(ids)).order_by(t.agents.c.id)
-    if for_update:
-        query = query.with_for_update()
-    rows = conn.execute(query).all()
-    loads: dict[str, int] = dict(
-        conn.execute(
-            sa.select(t.issues.c.assigned_agent_id, sa.func.count())
-            .where(
-                t.issues.c.assigned_agent_id.in_(ids),
-                t.issues.c.status.in_(LOAD_STATUSES),
-            )
-            .group_by(t.issues.c.assigned_agent_id)
-        ).all()
-    )
-    return [
-        AgentLoad(
-            id=r.id,
-            status=AgentStatus(r.status),
-            capacity=r.capacity,
-            load=loads.get(r.id, 0),
-            idle_since=r.idle_since,
-        )
-        for r in rows
-    ]
-
-
-def issues_held(agent_id: Any, statuses: Sequence[str]) -> sa.ScalarSelect[int]:
-    """How many issues in ``statuses`` the agent holds, as a scalar subquery (``agent_id`` a
-    value or a column): ``running`` is what its ``capacity`` caps, ``LOAD_STATUSES`` what
-    the dispatcher weighs."""
+def _issues_held(statuses: Collection[IssueStatus]) -> sa.ScalarSelect[int]:
+    """How many of the outer query's agent's issues are in ``statuses``: a scalar subquery."""
     c = t.issues.c
     return (
         sa.select(sa.func.count())
-        .where(c.assigned_agent_id == agent_id, c.status.in_(statuses))
+        .where(c.assigned_agent_id == t.agents.c.id, c.status.in_(sorted(statuses)))
         .scalar_subquery()
     )
 
 
-RUNNING = (IssueStatus.RUNNING.value,)
+def agent_load(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """The agents ``where`` picks, each with what it holds, as one query (the only one that
+    counts an agent's issues): ``id``, ``status``, ``capacity``, ``idle_since``, ``load`` (its
+    issues in ``LOAD_STATUSES``, which the dispatcher weighs) and ``running`` (in
+    ``RUN_STATUSES``, which its ``capacity`` caps). ``load_of`` makes a row an ``AgentLoad``."""
+    a = t.agents.c
+    return sa.select(
+        a.id,
+        a.status,
+        a.capacity,
+        a.idle_since,
+        _issues_held(LOAD_STATUSES).label("load"),
+        _issues_held(RUN_STATUSES).label("running"),
+    ).where(*where)
+
+
+def load_of(row: Any) -> AgentLoad:
+    """An ``agent_load`` row as the rules see it."""
+    return AgentLoad(row.id, AgentStatus(row.status), row.capacity, row.load, row.idle_since)
+
+
+def agent_loads(
+    conn: Connection, agent_ids: Iterable[str], *, for_update: bool = False
+) -> list[AgentLoad]:
+    """The dispatcher's view of these agents. ``for_update`` locks their rows (in id order)
+    so two dispatches to one agent are serialized and capacity is never overshot; their
+    loads are then read after the locks are held, by a statement of their own (one that
+    waited for a lock would count what it saw before it waited)."""
+    ids = sorted(set(agent_ids))
+    if not ids:
+        return []
+    a = t.agents.c
+    if for_update:
+        conn.execute(sa.select(a.id).where(a.id.in_(ids)).order_by(a.id).with_for_update())
+    rows = conn.execute(agent_load(a.id.in_(ids)).order_by(a.id)).all()
+    return [load_of(r) for r in rows]
 
 
 def claimer(conn: Connection, company_id: str, agent_id: str) -> tuple[AgentLoad, int] | None:
@@ -232,21 +229,11 @@ def claimer(conn: Connection, company_id: str, agent_id: str) -> tuple[AgentLoad
     The lock keeps the agent's dispatches from overshooting while it claims."""
     a = t.agents.c
     row = conn.execute(
-        sa.select(
-            a.id,
-            a.status,
-            a.capacity,
-            a.idle_since,
-            issues_held(a.id, LOAD_STATUSES).label("load"),
-            issues_held(a.id, RUNNING).label("running"),
-        )
-        .where(a.id == agent_id, a.company_id == company_id)
-        .with_for_update(of=t.agents)
+        agent_load(a.id == agent_id, a.company_id == company_id).with_for_update(of=t.agents)
     ).first()
     if row is None:
         return None
-    load = AgentLoad(row.id, AgentStatus(row.status), row.capacity, row.load, row.idle_since)
-    return load, int(row.running)
+    return load_of(row), int(row.running)
 
 
 def team_agent_ids(conn: Connection, team_id: str) -> list[str]:

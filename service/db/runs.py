@@ -47,7 +47,7 @@ def insert_run(conn: Connection, run: Run, company_id: str) -> None:
             issue_id=run.issue_id,
             agent_id=run.agent_id,
             attempt=run.attempt,
-            status="active",
+            status=run.status.value,
             started_at=run.started_at,
         )
     )
@@ -59,7 +59,7 @@ def save_run(conn: Connection, run: Run, **extra: Any) -> None:
         t.runs.update()
         .where(t.runs.c.id == run.id)
         .values(
-            status="active" if run.active else "ended",
+            status=run.status.value,
             ended_at=run.ended_at,
             exit_reason=None if run.exit_reason is None else str(run.exit_reason),
             exit_details=run.exit_details,

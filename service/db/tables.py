@@ -5,10 +5,19 @@ Money columns are integer micro-dollars (``*_micros``): exact, and summable on a
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import sqlalchemy as sa
 
+from domain.approvals import ApprovalStatus
+from domain.bulk import BulkOp, BulkStatus
+from domain.commands import CommandStatus
+from domain.costs import CostDimension
 from domain.model import AgentStatus
+from domain.runs import RunStatus
 from domain.statuses import IssueStatus
+from domain.tokens import TokenRole
+from domain.webhooks import DeliveryStatus
 from service.db.types import JSONType, UTCDateTime
 
 __all__ = [
@@ -48,8 +57,9 @@ metadata = sa.MetaData(
 )
 
 
-def _in(column: str, values: object) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"  # type: ignore[attr-defined]
+def _in(column: str, values: type[StrEnum]) -> str:
+    """``column IN ('a', 'b')``: the CHECK of a column holding one of ``values``, in their order."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 ID = sa.String(40)
@@ -73,8 +83,10 @@ tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
-    sa.CheckConstraint("role IN ('admin', 'agent')", name="role"),
-    sa.CheckConstraint("(role = 'agent') = (agent_id IS NOT NULL)", name="agent_bound"),
+    sa.CheckConstraint(_in("role", TokenRole), name="role"),
+    sa.CheckConstraint(
+        f"(role = '{TokenRole.AGENT}') = (agent_id IS NOT NULL)", name="agent_bound"
+    ),
 )
 
 teams = sa.Table(
@@ -217,7 +229,7 @@ runs = sa.Table(
     sa.Column("workspace_url", sa.String(2000), nullable=True),
     #: Which comments the agent has seen: ``{"at": <time>, "ids": [ids at that time]}``.
     sa.Column("comment_cursor", JSONType, nullable=True),
-    sa.CheckConstraint("status IN ('active', 'ended')", name="status"),
+    sa.CheckConstraint(_in("status", RunStatus), name="status"),
     sa.Index("ix_runs_issue", "issue_id", "attempt"),
 )
 
@@ -289,7 +301,7 @@ approvals = sa.Table(
     #: When the run's agent was shown the decision (at a checkpoint); None = not yet.
     sa.Column("seen_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'expired')", name="status"),
+    sa.CheckConstraint(_in("status", ApprovalStatus), name="status"),
     sa.Index("ix_approvals_company_status", "company_id", "status", "created_at", "id"),
     sa.Index("ix_approvals_company_created", "company_id", "created_at", "id"),
     sa.Index("ix_approvals_run_status", "run_id", "status"),
@@ -334,9 +346,7 @@ cost_rollups = sa.Table(
     sa.Column("input_tokens", sa.BigInteger, nullable=False),
     sa.Column("output_tokens", sa.BigInteger, nullable=False),
     sa.Column("reports", sa.BigInteger, nullable=False),
-    sa.CheckConstraint(
-        "dimension IN ('issue', 'agent', 'team', 'label', 'total')", name="dimension"
-    ),
+    sa.CheckConstraint(_in("dimension", CostDimension), name="dimension"),
 )
 
 applied_commands = sa.Table(
@@ -350,7 +360,7 @@ applied_commands = sa.Table(
     sa.Column("http_status", sa.Integer, nullable=False),
     sa.Column("body", JSONType, nullable=True),
     sa.Column("applied_at", UTCDateTime, nullable=False),
-    sa.CheckConstraint("status IN ('applied', 'rejected')", name="status"),
+    sa.CheckConstraint(_in("status", CommandStatus), name="status"),
 )
 
 idempotency_keys = sa.Table(
@@ -433,7 +443,7 @@ webhook_deliveries = sa.Table(
     sa.Column("last_error", sa.String(500), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'delivering', 'succeeded', 'failed')", name="status"),
+    sa.CheckConstraint(_in("status", DeliveryStatus), name="status"),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at", "id"),
 )
@@ -452,8 +462,8 @@ bulk_jobs = sa.Table(
     sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),
-    sa.CheckConstraint("status IN ('running', 'done')", name="status"),
-    sa.CheckConstraint("op IN ('assign', 'cancel', 'reassign')", name="op"),
+    sa.CheckConstraint(_in("status", BulkStatus), name="status"),
+    sa.CheckConstraint(_in("op", BulkOp), name="op"),
 )
 
 bulk_items = sa.Table(

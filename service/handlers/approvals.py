@@ -11,11 +11,13 @@ from domain.runs import hold_lease
 from service import approvals as store
 from service.db import runs as runs_db
 from service.handlers.context import Context
+from service.handlers.registry import handles
 from service.handlers.runs import agent_call
 
 __all__ = ["decide_approval", "request_approval"]
 
 
+@handles(RequestApproval)
 def request_approval(cmd: RequestApproval, ctx: Context) -> Any:
     issue, _, run, _ = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -33,6 +35,7 @@ def request_approval(cmd: RequestApproval, ctx: Context) -> Any:
     return store.approval_json(approval)
 
 
+@handles(DecideApproval)
 def decide_approval(cmd: DecideApproval, ctx: Context) -> Any:
     """Approve or reject; the run's lease is held (``domain.runs.hold_lease``)."""
     issue = ctx.issue_for_update(cmd.issue_id)

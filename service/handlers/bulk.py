@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from domain import commands as c
+from domain.bulk import BulkStatus
 from service.db import tables as t
 from service.handlers.context import Context
+from service.handlers.registry import handles
+from service.jobs import JobKind
 
 __all__ = ["item_command_id", "start_bulk"]
 
@@ -16,6 +19,7 @@ def item_command_id(bulk_id: str, position: int) -> str:
     return f"cmd_{bulk_id.removeprefix('blk_')}{position:05d}"
 
 
+@handles(c.StartBulk)
 def start_bulk(cmd: c.StartBulk, ctx: Context) -> Any:
     ctx.conn.execute(
         t.bulk_jobs.insert().values(
@@ -24,7 +28,7 @@ def start_bulk(cmd: c.StartBulk, ctx: Context) -> Any:
             op=cmd.op,
             args=cmd.args,
             actor=ctx.actor,
-            status="running",
+            status=BulkStatus.RUNNING.value,
             total=len(cmd.ids),
             succeeded=0,
             failed=0,
@@ -43,5 +47,5 @@ def start_bulk(cmd: c.StartBulk, ctx: Context) -> Any:
             for i, issue_id in enumerate(cmd.ids)
         ],
     )
-    ctx.jobs.append(("bulk", cmd.bulk_id))
-    return {"id": cmd.bulk_id, "status": "running", "total": len(cmd.ids)}
+    ctx.jobs.append((JobKind.BULK, cmd.bulk_id))
+    return {"id": cmd.bulk_id, "status": BulkStatus.RUNNING.value, "total": len(cmd.ids)}

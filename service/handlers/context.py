@@ -15,9 +15,10 @@ from domain.errors import InvalidRequest, NotFound, PreconditionFailed
 from domain.events import CommentPosted, IssueEvent
 from domain.issues import Decision
 from domain.model import Issue
-from domain.statuses import TERMINAL
+from domain.statuses import CLAIMABLE, TERMINAL, IssueStatus
 from service.db import repo
 from service.db import tables as t
+from service.jobs import Job, JobKind
 from service.queries import issues_json
 from service.webhooks import outbox
 from service.webhooks.outbox import PendingEvent
@@ -26,8 +27,6 @@ __all__ = ["Context", "Reply"]
 
 #: ``idle_since`` is kept to this precision.
 IDLE_GRANULARITY = timedelta(seconds=1)
-#: Statuses in which an issue may be claimed (an agent's inbox, or a team's queue).
-CLAIMABLE = frozenset({"assigned", "queued"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +56,8 @@ class Context:
     extra_webhooks: list[PendingEvent] = field(default_factory=list)
     #: The run the webhook events concern, if any (``data.run`` in their payloads).
     webhook_run: dict[str, Any] | None = None
-    #: Pool jobs to send after commit: ("relay"|"deliver", webhook id) or ("bulk", bulk id).
-    jobs: list[tuple[str, str]] = field(default_factory=list)
+    #: Pool jobs to send after commit.
+    jobs: list[Job] = field(default_factory=list)
     #: Reads the time again once an issue's lock is held (None: ``now`` stays as given).
     clock: Callable[[], datetime] | None = None
 
@@ -139,14 +138,14 @@ class Context:
         self.record(decision.events)
         self.decisions.append(decision)
         after = decision.issue
-        if after.status.value in CLAIMABLE and decision.events:
+        if after.status in CLAIMABLE and decision.events:
             self.work_appeared = True
         if after.status in TERMINAL and (before is None or before.status not in TERMINAL):
             self._fan_out_to_dependents(after.id)
         given_to = after.assigned_agent_id
         if (
             given_to
-            and after.status.value == "assigned"
+            and after.status is IssueStatus.ASSIGNED
             and (
                 before is None
                 or before.assigned_agent_id != given_to
@@ -172,7 +171,7 @@ class Context:
         ids = outbox.write_events(
             self.conn, self.company_id, pending, now=self.now, run=self.webhook_run
         )
-        self.jobs.extend(("relay", event_id) for event_id in ids)
+        self.jobs.extend((JobKind.RELAY, event_id) for event_id in ids)
 
     def _fan_out_to_dependents(self, issue_id: str) -> None:
         """Each dependent hears through its own command (serial on its own shard)."""

@@ -12,11 +12,13 @@ from service.answers.common import money
 from service.costs import CostRecord, record_cost
 from service.db import runs as runs_db
 from service.handlers.context import Context
+from service.handlers.registry import handles
 from service.handlers.runs import agent_call, finish_run
 
 __all__ = ["report_cost"]
 
 
+@handles(ReportCost)
 def report_cost(cmd: ReportCost, ctx: Context) -> Any:
     issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain import issues as rules
+from domain.actors import Actor
 from domain.commands import (
     AssignIssue,
     CancelIssue,
@@ -24,6 +25,7 @@ from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context
 from service.handlers.dispatch import choose_agent, offer_work
+from service.handlers.registry import handles
 from service.views import comment_json
 
 __all__ = [
@@ -44,6 +46,7 @@ def _agent(ctx: Context, agent_id: str, loc: list[str | int]) -> AgentLoad:
     return AgentLoad(row.id, AgentStatus(row.status), row.capacity, 0, row.idle_since)
 
 
+@handles(CreateIssue)
 def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
     agent = None
     if cmd.assigned_agent_id is not None:
@@ -52,7 +55,7 @@ def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
         ctx.require(t.teams, cmd.assigned_team_id, ["assignedTeamId"], "team")
     if cmd.parent_id is not None:
         parent = ctx.require(t.issues, cmd.parent_id, ["parentId"], "issue")
-        if parent.status in {s.value for s in TERMINAL}:
+        if parent.status in TERMINAL:
             raise InvalidRequest.at(["parentId"], f"parent {cmd.parent_id} is {parent.status}")
     blocked = False
     for i, dep in enumerate(cmd.dependencies):
@@ -71,11 +74,13 @@ def create_issue(cmd: CreateIssue, ctx: Context) -> dict[str, Any]:
     return ctx.commit_decision(None, decision)
 
 
+@handles(UpdateIssue)
 def update_issue(cmd: UpdateIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     return ctx.commit_decision(issue, rules.update_issue(issue, cmd, now=ctx.now, actor=ctx.actor))
 
 
+@handles(AssignIssue)
 def assign_issue(cmd: AssignIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     agent = _agent(ctx, cmd.agent_id, ["agentId"])
@@ -83,6 +88,7 @@ def assign_issue(cmd: AssignIssue, ctx: Context) -> dict[str, Any]:
     return ctx.commit_decision(issue, decision)
 
 
+@handles(ReassignIssue)
 def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     to_agent = None
@@ -109,6 +115,7 @@ def reassign_issue(cmd: ReassignIssue, ctx: Context) -> dict[str, Any]:
     return body
 
 
+@handles(CancelIssue)
 def cancel_issue(cmd: CancelIssue, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     decision = rules.cancel_issue(issue, now=ctx.now, actor=ctx.actor, reason=cmd.reason)
@@ -119,7 +126,7 @@ def cancel_issue(cmd: CancelIssue, ctx: Context) -> dict[str, Any]:
         children = list(
             ctx.conn.execute(
                 sa.select(c.id)
-                .where(c.parent_id == issue.id, c.status.not_in([s.value for s in TERMINAL]))
+                .where(c.parent_id == issue.id, c.status.not_in(sorted(TERMINAL)))
                 .order_by(c.created_at, c.id)
             ).scalars()
         )
@@ -149,9 +156,11 @@ def end_active_run(ctx: Context, issue: Issue, reason: ExitReason) -> None:
     offer_work(ctx, run.agent_id)
 
 
+@handles(PostComment)
 def post_comment(cmd: PostComment, ctx: Context) -> dict[str, Any]:
     issue = ctx.issue_for_update(cmd.issue_id)
     rules.check_commentable(issue)
-    if cmd.author.startswith("agent:"):
-        ctx.require(t.agents, cmd.author.removeprefix("agent:"), ["author"], "agent")
+    author = Actor.parse(cmd.author)
+    if author is not None and author.agent_id is not None:
+        ctx.require(t.agents, author.agent_id, ["author"], "agent")
     return comment_json(ctx.add_comment(cmd.comment_id, issue, cmd.text, cmd.author))

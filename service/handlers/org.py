@@ -19,6 +19,7 @@ from domain.model import AgentStatus
 from service.db import tables as t
 from service.handlers.context import Context
 from service.handlers.dispatch import offer_work
+from service.handlers.registry import handles
 from service.queries import agent_body
 from service.views import company_json, team_json, token_json
 
@@ -32,12 +33,14 @@ __all__ = [
 ]
 
 
+@handles(CreateCompany)
 def create_company(cmd: CreateCompany, ctx: Context) -> dict[str, Any]:
     row = {"id": cmd.company_id, "name": cmd.name, "created_at": ctx.now}
     ctx.conn.execute(sa.insert(t.companies).values(**row))
     return company_json(row)
 
 
+@handles(CreateToken)
 def create_token(cmd: CreateToken, ctx: Context) -> dict[str, Any]:
     if cmd.agent_id is not None:
         ctx.require(t.agents, cmd.agent_id, ["agentId"], "agent")
@@ -53,6 +56,7 @@ def create_token(cmd: CreateToken, ctx: Context) -> dict[str, Any]:
     return token_json(row)
 
 
+@handles(RevokeToken)
 def revoke_token(cmd: RevokeToken, ctx: Context) -> None:
     found = ctx.conn.execute(
         t.tokens.update()
@@ -63,6 +67,7 @@ def revoke_token(cmd: RevokeToken, ctx: Context) -> None:
         raise NotFound("token", cmd.token_id)
 
 
+@handles(CreateTeam)
 def create_team(cmd: CreateTeam, ctx: Context) -> dict[str, Any]:
     row = {
         "id": cmd.team_id,
@@ -79,6 +84,7 @@ def _check_teams(ctx: Context, team_ids: tuple[str, ...]) -> None:
         ctx.require(t.teams, team_id, ["teamIds", i], "team")
 
 
+@handles(CreateAgent)
 def create_agent(cmd: CreateAgent, ctx: Context) -> dict[str, Any]:
     _check_teams(ctx, cmd.team_ids)
     ctx.conn.execute(
@@ -106,6 +112,7 @@ def _set_teams(ctx: Context, agent_id: str, team_ids: tuple[str, ...]) -> None:
         )
 
 
+@handles(UpdateAgent)
 def update_agent(cmd: UpdateAgent, ctx: Context) -> dict[str, Any]:
     row = ctx.conn.execute(
         sa.select(t.agents.c.id)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from domain import issues as issue_rules
 from domain import runs as rules
+from domain.actors import Actor
 from domain.commands import (
     ClaimWork,
     CompleteRun,
@@ -24,9 +25,10 @@ from domain.commands import (
     ReviewIssue,
 )
 from domain.errors import Forbidden, NotFound, StaleLease
+from domain.events import PROGRESS_TYPE
 from domain.model import AgentLoad, Issue
 from domain.runs import Lease, Run
-from domain.statuses import IssueStatus
+from domain.statuses import TERMINAL_NOT_DONE, IssueStatus
 from service import approvals
 from service.answers.common import fmt_time
 from service.db import repo
@@ -34,6 +36,7 @@ from service.db import runs as runs_db
 from service.db import tables as t
 from service.handlers.context import Context, Reply
 from service.handlers.dispatch import choose_agent, offer_work
+from service.handlers.registry import handles
 from service.queries import new_run_json, runs_json
 from service.views import comment_json
 
@@ -98,6 +101,7 @@ def _agent_load(ctx: Context, agent_id: str) -> AgentLoad:
     return loads[0]
 
 
+@handles(ClaimWork)
 def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     """The agent's oldest claimable work: its own ``assigned`` issues first, then its teams'
     unassigned ``queued`` issues; by priority, then age; blocked issues skipped."""
@@ -172,7 +176,7 @@ def _new_comments(ctx: Context, run_row: Any, run: Run) -> tuple[list[dict[str, 
             sa.select(t.comments)
             .where(
                 t.comments.c.issue_id == run.issue_id,
-                t.comments.c.author != f"agent:{run.agent_id}",
+                t.comments.c.author != str(Actor.agent(run.agent_id)),
                 t.comments.c.created_at >= since,
             )
             .order_by(t.comments.c.created_at, t.comments.c.id)
@@ -188,6 +192,7 @@ def _new_comments(ctx: Context, run_row: Any, run: Run) -> tuple[list[dict[str, 
     return [comment_json(r._mapping) for r in rows], cursor
 
 
+@handles(RecordCheckpoint)
 def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
     issue, row, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -206,7 +211,7 @@ def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
     if "progress" in cmd.fields_set:
         ctx.webhook_run = _run_body(ctx, run.id)
         ctx.extra_webhooks.append(
-            ("issue.progress", issue, issue.status.value, f"agent:{run.agent_id}")
+            (PROGRESS_TYPE, issue, issue.status.value, str(Actor.agent(run.agent_id)))
         )
     return {
         "lease": {"token": lease.token, "expiresAt": fmt_time(lease.expires_at)},
@@ -233,6 +238,7 @@ def finish_run(ctx: Context, issue: Issue, ended: rules.Ended) -> dict[str, Any]
     return body
 
 
+@handles(CompleteRun)
 def complete_run(cmd: CompleteRun, ctx: Context) -> Any:
     issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -243,6 +249,7 @@ def complete_run(cmd: CompleteRun, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(FailRun)
 def fail_run(cmd: FailRun, ctx: Context) -> Any:
     issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -260,6 +267,7 @@ def fail_run(cmd: FailRun, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(HandoffRun)
 def handoff_run(cmd: HandoffRun, ctx: Context) -> Any:
     issue, _, run, lease = agent_call(
         ctx, cmd.issue_id, cmd.run_id, cmd.lease_token, cmd.acting_agent_id
@@ -268,6 +276,7 @@ def handoff_run(cmd: HandoffRun, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(ExpireLease)
 def expire_lease(cmd: ExpireLease, ctx: Context) -> Any:
     """Applied only if the lease is still the issue's and still past its expiry now."""
     issue = ctx.issue_for_update(cmd.issue_id)
@@ -284,6 +293,7 @@ def expire_lease(cmd: ExpireLease, ctx: Context) -> Any:
     return finish_run(ctx, issue, ended)
 
 
+@handles(ReviewIssue)
 def review_issue(cmd: ReviewIssue, ctx: Context) -> Any:
     issue = ctx.issue_for_update(cmd.issue_id)
     decision = rules.review_issue(
@@ -295,6 +305,7 @@ def review_issue(cmd: ReviewIssue, ctx: Context) -> Any:
     return body
 
 
+@handles(DispatchIssue)
 def dispatch_issue(cmd: DispatchIssue, ctx: Context) -> Any:
     issue = ctx.issue_for_update(cmd.issue_id)
     if issue.status is not IssueStatus.QUEUED or repo.blocked_by(ctx.conn, [issue.id]):
@@ -313,13 +324,14 @@ def dispatch_issue(cmd: DispatchIssue, ctx: Context) -> Any:
     return ctx.commit_decision(issue, decision)
 
 
+@handles(ReactToDependency)
 def react_to_dependency(cmd: ReactToDependency, ctx: Context) -> Any:
     """Fan-out from a dependency that ended: hand off on failure, unblock on done."""
     issue = ctx.issue_for_update(cmd.issue_id)
     status = ctx.conn.execute(
         sa.select(t.issues.c.status).where(t.issues.c.id == cmd.dependency_id)
     ).scalar_one()
-    if status in (IssueStatus.FAILED.value, IssueStatus.CANCELLED.value):
+    if status in TERMINAL_NOT_DONE:
         run_row = (
             runs_db.load_run(ctx.conn, issue.id, issue.current_run_id)
             if issue.current_run_id

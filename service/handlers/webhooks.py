@@ -8,13 +8,17 @@ import sqlalchemy as sa
 
 from domain.commands import CreateWebhook, DeleteWebhook, RedeliverWebhook, UpdateWebhook
 from domain.errors import NotFound
+from domain.webhooks import DeliveryStatus
 from service.db import tables as t
 from service.handlers.context import Context, Reply
+from service.handlers.registry import handles
+from service.jobs import JobKind
 from service.webhooks.views import delivery_json, webhook_json
 
 __all__ = ["create_webhook", "delete_webhook", "redeliver_webhook", "update_webhook"]
 
 
+@handles(CreateWebhook)
 def create_webhook(cmd: CreateWebhook, ctx: Context) -> Any:
     row = {
         "id": cmd.webhook_id,
@@ -42,6 +46,7 @@ def _endpoint(ctx: Context, webhook_id: str, *, for_update: bool = False) -> Any
     return row
 
 
+@handles(UpdateWebhook)
 def update_webhook(cmd: UpdateWebhook, ctx: Context) -> Any:
     _endpoint(ctx, cmd.webhook_id, for_update=True)
     values: dict[str, Any] = {
@@ -60,6 +65,7 @@ def update_webhook(cmd: UpdateWebhook, ctx: Context) -> Any:
     return webhook_json(_endpoint(ctx, cmd.webhook_id)._mapping)
 
 
+@handles(DeleteWebhook)
 def delete_webhook(cmd: DeleteWebhook, ctx: Context) -> Any:
     _endpoint(ctx, cmd.webhook_id, for_update=True)
     d = t.webhook_deliveries
@@ -69,6 +75,7 @@ def delete_webhook(cmd: DeleteWebhook, ctx: Context) -> Any:
     return Reply(204)
 
 
+@handles(RedeliverWebhook)
 def redeliver_webhook(cmd: RedeliverWebhook, ctx: Context) -> Any:
     _endpoint(ctx, cmd.webhook_id)
     d = t.webhook_deliveries
@@ -82,7 +89,7 @@ def redeliver_webhook(cmd: RedeliverWebhook, ctx: Context) -> Any:
         "company_id": ctx.company_id,
         "endpoint_id": cmd.webhook_id,
         "event_id": source.event_id,
-        "status": "pending",
+        "status": DeliveryStatus.PENDING.value,
         "attempt": 0,
         "next_attempt_at": ctx.now,
         "enqueued_at": ctx.now,
@@ -90,7 +97,7 @@ def redeliver_webhook(cmd: RedeliverWebhook, ctx: Context) -> Any:
         "updated_at": ctx.now,
     }
     ctx.conn.execute(d.insert().values(**row))
-    ctx.jobs.append(("deliver", cmd.new_delivery_id))
+    ctx.jobs.append((JobKind.DELIVER, cmd.new_delivery_id))
     event_type = ctx.conn.execute(
         sa.select(t.webhook_events.c.type).where(t.webhook_events.c.id == source.event_id)
     ).scalar_one()

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
+from domain.webhooks import DeliveryStatus
 from service import metrics
 from service.db import tables as t
-from service.ids import new_id
+from service.kinds import DELIVERY
 from service.pipeline import utc_now
 from service.settings import Settings
 from service.webhooks.outbox import matches
@@ -41,7 +42,11 @@ BUSY_RETRY_S = 1.0
 #: Jitter on every retry delay: ±10 %.
 JITTER = 0.1
 #: A delivery's status after an attempt -> the attempt's outcome, as metrics count it.
-_OUTCOMES = {"succeeded": "succeeded", "pending": "retrying", "failed": "failed"}
+_OUTCOMES = {
+    DeliveryStatus.SUCCEEDED: "succeeded",
+    DeliveryStatus.PENDING: "retrying",
+    DeliveryStatus.FAILED: "failed",
+}
 
 
 def next_delay_s(
@@ -126,11 +131,11 @@ class Deliverer:
             ).all()
             rows = [
                 {
-                    "id": new_id("dlv"),
+                    "id": DELIVERY.new_id(),
                     "company_id": event.company_id,
                     "endpoint_id": endpoint.id,
                     "event_id": event.id,
-                    "status": "pending",
+                    "status": DeliveryStatus.PENDING.value,
                     "attempt": 0,
                     "next_attempt_at": now,
                     "enqueued_at": now,
@@ -161,14 +166,14 @@ class Deliverer:
             ).first()
             if row is None:
                 return None
-            due = row.status == "pending" and row.next_attempt_at <= now
-            lapsed = row.status == "delivering" and row.locked_until <= now
+            due = row.status == DeliveryStatus.PENDING and row.next_attempt_at <= now
+            lapsed = row.status == DeliveryStatus.DELIVERING and row.locked_until <= now
             if not (due or lapsed):
                 return None
             busy = conn.execute(
                 sa.select(sa.func.count()).where(
                     d.c.endpoint_id == row.endpoint_id,
-                    d.c.status == "delivering",
+                    d.c.status == DeliveryStatus.DELIVERING,
                     d.c.locked_until > now,
                 )
             ).scalar_one()
@@ -177,7 +182,7 @@ class Deliverer:
                     d.update()
                     .where(d.c.id == row.id)
                     .values(
-                        status="pending",
+                        status=DeliveryStatus.PENDING.value,
                         next_attempt_at=now + timedelta(seconds=BUSY_RETRY_S),
                         updated_at=now,
                     )
@@ -187,7 +192,7 @@ class Deliverer:
                 d.update()
                 .where(d.c.id == row.id)
                 .values(
-                    status="delivering",
+                    status=DeliveryStatus.DELIVERING.value,
                     locked_until=now + timedelta(seconds=self.hold_s),
                     updated_at=now,
                 )
@@ -200,7 +205,7 @@ class Deliverer:
             ).one()
         return row, endpoint, event
 
-    def deliver(self, delivery_id: str) -> str | None:
+    def deliver(self, delivery_id: str) -> DeliveryStatus | None:
         """One attempt at a delivery; its new status, or None if it was not ours to attempt."""
         taken = self._take(delivery_id)
         if taken is None:
@@ -248,7 +253,9 @@ class Deliverer:
         elapsed = int((time.monotonic() - started) * 1000)
         return Attempt(response.status_code, elapsed, None, _retry_after_s(response, now))
 
-    def _record(self, row: Any, endpoint: Any, attempt: Attempt, final: bool = False) -> str:
+    def _record(
+        self, row: Any, endpoint: Any, attempt: Attempt, final: bool = False
+    ) -> DeliveryStatus:
         now = self.clock()
         made = row.attempt + 1
         d, e = t.webhook_deliveries, t.webhook_endpoints
@@ -262,7 +269,7 @@ class Deliverer:
         }
         endpoint_values: dict[str, Any] = {}
         if attempt.ok:
-            values.update(status="succeeded", next_attempt_at=None)
+            values.update(status=DeliveryStatus.SUCCEEDED, next_attempt_at=None)
             endpoint_values["failing_since"] = None
         else:
             gone = attempt.status_code == 410
@@ -270,9 +277,11 @@ class Deliverer:
             if delay is not None and attempt.retry_after_s is not None:
                 delay = max(delay, attempt.retry_after_s)
             if delay is None:
-                values.update(status="failed", next_attempt_at=None)
+                values.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
             else:
-                values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
+                values.update(
+                    status=DeliveryStatus.PENDING, next_attempt_at=now + timedelta(seconds=delay)
+                )
             failing_since = endpoint.failing_since or now
             endpoint_values["failing_since"] = failing_since
             too_long = (
@@ -291,7 +300,7 @@ class Deliverer:
                     .where(e.c.id == endpoint.id)
                     .values(updated_at=now, **endpoint_values)
                 )
-        status = str(values["status"])
+        status = DeliveryStatus(values["status"])
         outcome = _OUTCOMES[status]
         metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
         metrics.WEBHOOK_ATTEMPT.observe(attempt.duration_ms / 1000)

@@ -9,32 +9,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.events import IssueAssigned, IssueEvent, IssueUpdated
+from domain.events import WEBHOOK_TYPES, IssueAssigned, IssueEvent, IssueReassigned
 from domain.model import Issue
 from service.answers.common import fmt_time
 from service.db import tables as t
-from service.ids import new_id
+from service.kinds import EVENT
 from service.views import issue_json
 
 __all__ = ["EVENT_TYPES", "PendingEvent", "matches", "webhook_type", "write_events"]
 
-#: Every event type a subscription may name: the seed's ten, and two transitions (ext).
-EVENT_TYPES = frozenset(
-    {
-        "issue.created",
-        "issue.assigned",
-        "issue.reassigned",
-        "issue.started",
-        "issue.progress",
-        "issue.review",
-        "issue.done",
-        "issue.failed",
-        "issue.cancelled",
-        "issue.handoff",
-        "issue.requeued",
-        "issue.rejected",
-    }
-)
+#: Every event type a subscription may name (the event classes say which they are).
+EVENT_TYPES = WEBHOOK_TYPES
 
 #: (type, issue after the change, previous status, actor)
 PendingEvent = tuple[str, Issue, str | None, str]
@@ -43,10 +28,8 @@ PendingEvent = tuple[str, Issue, str | None, str]
 def webhook_type(event: IssueEvent, first_assignment: bool) -> str | None:
     """The webhook an activity event becomes; None for changes that are not transitions."""
     if isinstance(event, IssueAssigned):
-        return "issue.assigned" if first_assignment else "issue.reassigned"
-    if isinstance(event, IssueUpdated) or event.type == "issue.commented":
-        return None
-    return event.type if event.type in EVENT_TYPES else None
+        return IssueAssigned.type if first_assignment else IssueReassigned.type
+    return event.type if event.webhook else None
 
 
 def matches(filters: Sequence[str], event_type: str) -> bool:
@@ -71,7 +54,7 @@ def pending_from(
                         sa.select(t.webhook_events.c.id)
                         .where(
                             t.webhook_events.c.issue_id == event.issue_id,
-                            t.webhook_events.c.type == "issue.assigned",
+                            t.webhook_events.c.type == IssueAssigned.type,
                         )
                         .limit(1)
                     ).first()
@@ -108,7 +91,7 @@ def write_events(
     """Insert the events (in the caller's transaction); their ids, for the relay."""
     rows = []
     for kind, issue, previous, actor in pending:
-        event_id = new_id("evt")
+        event_id = EVENT.new_id()
         data: dict[str, Any] = {
             "issue": issue_json(issue, blocked_by),
             "previousStatus": previous,

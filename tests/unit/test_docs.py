@@ -3,24 +3,17 @@ API serves is in the reference (docs/api.md)."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from app_routes import served_routes
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: ``[text](target)``, not an image, not inside inline code.
 LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(([^)\s]+)\)")
-
-APP_ROUTES = """
-import json
-from api.app import create_app
-app = create_app()
-print(json.dumps([[m, r.path] for r in app.routes for m in sorted(getattr(r, "methods", ()))]))
-"""
 
 
 def _links(path: Path) -> list[str]:
@@ -47,20 +40,9 @@ def test_every_relative_link_in_the_readme_and_docs_names_a_file_in_the_reposito
 
 
 def test_the_reference_lists_every_route_the_api_serves(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTQ_")}
-    env["AGENTQ_DATA_DIR"] = str(tmp_path)
-    listed = subprocess.run(
-        [sys.executable, "-c", APP_ROUTES],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
-    assert listed.returncode == 0, listed.stderr.decode()
     served = {
         (method, _template(path))
-        for method, path in json.loads(listed.stdout)
+        for method, path in served_routes(tmp_path)
         if method in {"GET", "POST", "PATCH", "DELETE"} and path.startswith("/v1/")
     }
     rows = re.findall(r"^\| (GET|POST|PATCH|DELETE) \| (/v1/[^ |]+) \|", _reference(), re.M)
@@ -74,8 +56,8 @@ def _reference() -> str:
 
 
 def test_the_generated_reference_is_what_the_code_would_write() -> None:
-    # In a process of its own, as the route listing above: building the app configures
-    # this process's logging.
+    # In a process of its own, as served_routes does: building the app configures this
+    # process's logging.
     written = subprocess.run(
         [sys.executable, "-m", "api.reference"],
         cwd=ROOT,

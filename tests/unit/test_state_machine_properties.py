@@ -91,7 +91,7 @@ S = IssueStatus
 T = Trigger
 
 TEAMS = ("tm_a", "tm_b")
-#: Statuses that count towards an agent's load (``service.db.repo.LOAD_STATUSES``).
+#: Statuses that count towards an agent's load (``domain.statuses.LOAD_STATUSES``).
 LOAD = frozenset({S.ASSIGNED, S.RUNNING})
 
 #: Which triggers may have produced an event of each type.
