@@ -29,6 +29,7 @@ from api.routing import DEPENDENCIES, answer_options, check_request, company_rou
 from api.services import Services
 from service import metrics, queue_depths
 from service.ids import new_id
+from service.kinds import BY_PATH_PARAM
 from service.logs import configure_logging
 from service.migrate import upgrade
 from service.pagination import cursor_key
@@ -69,16 +70,8 @@ def admin_token(settings: Settings) -> str:
     return token
 
 
-#: Path parameter -> the log field naming it on a request's line.
-_PATH_ID_FIELDS = {
-    "cid": "company_id",
-    "iid": "issue_id",
-    "rid": "run_id",
-    "wid": "webhook_id",
-    "bid": "bulk_id",
-    "cmd_id": "command_id",
-    "aid": "agent_id",
-}
+#: Path parameter -> the log field naming it on a request's line (``service.kinds``).
+_PATH_ID_FIELDS = {p: k.log_field for p, k in BY_PATH_PARAM.items() if k.log_field}
 
 
 class RequestLog:

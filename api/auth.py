@@ -15,8 +15,11 @@ from litestar.connection import ASGIConnection
 from sqlalchemy.engine import Connection
 
 from api.services import services
+from domain.actors import Actor
 from domain.errors import DomainError, Forbidden, NotFound
+from service import kinds
 from service.db import tables as t
+from service.kinds import BY_PATH_PARAM
 from service.ratelimit import Verdict
 
 __all__ = [
@@ -87,10 +90,10 @@ class Principal:
     @property
     def actor(self) -> str:
         if self.kind == "operator":
-            return "user:operator"
-        if self.kind == "agent":
-            return f"agent:{self.agent_id}"
-        return f"user:{self.token_id}"
+            return str(Actor.operator())
+        if self.kind == "agent" and self.agent_id is not None:
+            return str(Actor.agent(self.agent_id))
+        return str(Actor.user(str(self.token_id)))
 
 
 @dataclass
@@ -186,17 +189,12 @@ async def admin_of(request: Caller, company_id: str) -> Principal:
     return who
 
 
-#: Path parameter -> (the table of the resource it names, its kind); each has ``company_id``.
+#: Path parameter -> (the table of the resource it names, its kind); each has ``company_id``
+#: (``service.kinds``; the company is the path itself, a command is no resource to refuse).
 _PATH_RESOURCES: dict[str, tuple[sa.Table, str]] = {
-    "iid": (t.issues, "issue"),
-    "aid": (t.agents, "agent"),
-    "tid": (t.teams, "team"),
-    "tok_id": (t.tokens, "token"),
-    "wid": (t.webhook_endpoints, "webhook"),
-    "did": (t.webhook_deliveries, "delivery"),
-    "apid": (t.approvals, "approval"),
-    "bid": (t.bulk_jobs, "bulk"),
-    "rid": (t.runs, "run"),
+    param: (t.metadata.tables[kind.table], kind.name)
+    for param, kind in BY_PATH_PARAM.items()
+    if kind not in {kinds.COMPANY, kinds.COMMAND}
 }
 
 

@@ -21,9 +21,8 @@ from api.schemas import RFC3339, RFC3339_HINT
 from api.services import services
 from domain.commands import Command
 from domain.errors import DomainError, FieldError, InvalidRequest
-from service import metrics, queries
+from service import kinds, metrics, queries
 from service.envelope import Envelope, Idempotency, Outcome
-from service.ids import new_id
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, list_scope, open_cursor, sign_cursor
 from service.problems import problem
 
@@ -229,7 +228,7 @@ async def submit(
     scope = None if creates_company else company_id
     idem = _idempotency(request, scope, data) if idempotent else None
     env = Envelope(
-        command_id=command_id or new_id("cmd"),
+        command_id=command_id or kinds.COMMAND.new_id(),
         company_id=company_id,
         actor=who.actor,
         command=command,

@@ -20,6 +20,10 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 
+from domain.bulk import BulkOp
+from domain.model import AgentStatus
+from domain.tokens import TokenRole
+
 __all__ = [
     "AgentCreate",
     "AgentPatch",
@@ -134,12 +138,12 @@ class CompanyCreate(Body):
 
 
 class TokenCreate(Body):
-    role: Literal["admin", "agent"]
+    role: TokenRole
     agent_id: Ident | None = None
 
     @model_validator(mode="after")
     def _agent_bound(self) -> TokenCreate:
-        if (self.role == "agent") != (self.agent_id is not None):
+        if (self.role is TokenRole.AGENT) != (self.agent_id is not None):
             raise ValueError("agentId is required for role agent and refused for role admin")
         return self
 
@@ -159,7 +163,7 @@ class AgentPatch(Body):
     #: ``null`` clears the agent's teams.
     team_ids: Annotated[list[Ident], Field(max_length=100)] | None = None
     capacity: Annotated[int, Field(ge=1, le=1000, strict=True)] | NotNull = None
-    status: Literal["active", "paused"] | NotNull = None
+    status: AgentStatus | NotNull = None
 
 
 class Budget(Body):
@@ -362,7 +366,7 @@ BulkId = Annotated[str, Field(min_length=1, max_length=100)]
 
 class BulkBody(Body):
     ids: Annotated[list[BulkId], Field(min_length=1, max_length=10_000)]
-    op: Literal["assign", "cancel", "reassign"]
+    op: BulkOp
     args: dict[str, Any] = {}
 
     @field_validator("ids")

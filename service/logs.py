@@ -18,12 +18,13 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
+from service.kinds import LOG_FIELDS
 from service.settings import Settings
 
 __all__ = ["ID_FIELDS", "JsonFormatter", "TextFormatter", "configure_logging", "log_format_for"]
 
 #: The ids a line carries when given in ``extra``, in this order, after the fixed fields.
-ID_FIELDS = ("company_id", "issue_id", "command_id", "run_id", "bulk_id", "webhook_id")
+ID_FIELDS = LOG_FIELDS
 
 #: Attributes every ``LogRecord`` has: anything else on a record came from ``extra``.
 _RECORD_ATTRIBUTES = frozenset(

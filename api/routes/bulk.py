@@ -16,9 +16,9 @@ from api.schemas import AssignBody, BulkBody, CancelBody, ReassignBody
 from api.services import services
 from domain import commands as c
 from domain.errors import FieldError, InvalidRequest, NotFound
+from service import kinds
 from service.answers.bulk import BulkJob, BulkStarted
 from service.bulk import get_bulk
-from service.ids import new_id
 
 __all__ = ["BulkController"]
 
@@ -63,7 +63,7 @@ class BulkController(Controller):
 
         Assign, cancel or reassign up to 10,000 issues, each on its own; answers the
         per-issue outcomes when done within the wait, else 202 with a `Location`."""
-        command = c.StartBulk(new_id("blk"), data.op, _check_args(data), tuple(data.ids))
+        command = c.StartBulk(kinds.BULK.new_id(), data.op, _check_args(data), tuple(data.ids))
         # Recording the job is quick: always wait for it, so its Location answers at once.
         started = await submit(request, who, cid, command, status=202, wait=True)
         if started.status_code != 202 or not isinstance(started.content, dict):

@@ -23,10 +23,9 @@ from api.services import services
 from domain import commands as c
 from domain.errors import FieldError, InvalidRequest
 from domain.statuses import IssueStatus
-from service import queries
+from service import kinds, queries
 from service.answers.issues import Comment, CommentPage, Issue, IssuePage
 from service.answers.runs import Run, RunPage
-from service.ids import new_id
 
 __all__ = ["CommentController", "IssueController", "IssueRunController"]
 
@@ -102,7 +101,7 @@ class IssueController(Controller):
         A new issue, `queued` (or `assigned` at once when it names an agent); `Location`
         names it."""
         command = c.CreateIssue(
-            issue_id=new_id("iss"),
+            issue_id=kinds.ISSUE.new_id(),
             title=data.title,
             description=data.description,
             parent_id=data.parent_id,
@@ -209,9 +208,9 @@ class CommentController(Controller):
 
         The issue's agent sees it at its next checkpoint; an agent token writes only as its
         own agent."""
-        if who.kind == "agent" and data.author != f"agent:{who.agent_id}":
-            await refuse(request, cid, f"an agent token may only write as agent:{who.agent_id}")
-        command = c.PostComment(new_id("cmt"), iid, data.text, data.author)
+        if who.kind == "agent" and data.author != who.actor:
+            await refuse(request, cid, f"an agent token may only write as {who.actor}")
+        command = c.PostComment(kinds.COMMENT.new_id(), iid, data.text, data.author)
         return await submit(request, who, cid, command, status=201)
 
     @get("", guards=[member], operation_id="comments_list", **reads(LIST))

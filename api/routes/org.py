@@ -17,10 +17,9 @@ from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, Toke
 from api.services import services
 from domain import commands as c
 from domain.errors import NotFound
-from service import queries
+from service import kinds, queries
 from service.answers.common import CommandStatus
 from service.answers.org import Agent, AgentPage, Company, NewToken, Team, TeamPage
-from service.ids import new_id
 
 __all__ = [
     "AgentController",
@@ -54,7 +53,7 @@ async def create_company(
     """Create a company
 
     Everything else belongs to a company; only the operator token creates one."""
-    company_id = new_id("cmp")
+    company_id = kinds.COMPANY.new_id()
     command = c.CreateCompany(company_id, data.name)
     return await submit(
         request,
@@ -97,7 +96,9 @@ class TokenController(Controller):
         answer only."""
         # The plaintext is shown once, here; only its hash travels and is stored.
         plaintext = "aq_" + secrets.token_urlsafe(32)
-        command = c.CreateToken(new_id("tok"), hash_token(plaintext), data.role, data.agent_id)
+        command = c.CreateToken(
+            kinds.TOKEN.new_id(), hash_token(plaintext), data.role, data.agent_id
+        )
         response = await submit(request, who, cid, command, status=201)
         if response.status_code == 201 and isinstance(response.content, dict):
             fresh = response.content.get("id") == command.token_id
@@ -129,7 +130,7 @@ class TeamController(Controller):
 
         A queue that several agents share: an issue assigned to a team is dispatched to
         its least loaded active member."""
-        command = c.CreateTeam(new_id("tm"), data.name)
+        command = c.CreateTeam(kinds.TEAM.new_id(), data.name)
         return await submit(
             request, who, cid, command, status=201, location=_location(cid, "teams")
         )
@@ -162,7 +163,9 @@ class AgentController(Controller):
         """Create an agent
 
         A worker with a capacity (runs at once), in zero or more teams."""
-        command = c.CreateAgent(new_id("agt"), data.name, tuple(data.team_ids), data.capacity)
+        command = c.CreateAgent(
+            kinds.AGENT.new_id(), data.name, tuple(data.team_ids), data.capacity
+        )
         return await submit(
             request, who, cid, command, status=201, location=_location(cid, "agents")
         )

@@ -28,12 +28,11 @@ from domain import commands as c
 from domain.approvals import ApprovalStatus
 from domain.errors import InvalidRequest
 from domain.events import ACTIVITY_TYPES
-from service import approvals
+from service import approvals, kinds
 from service.activity import ActivityFilters, list_activity
 from service.answers.oversight import ActivityPage, CostReported, CostRollup
 from service.answers.runs import Approval, ApprovalPage
 from service.costs import DIMENSIONS, cost_rollup, whole_hour
-from service.ids import new_id
 
 __all__ = ["ActivityController", "ApprovalController", "CostController", "RunOversight"]
 
@@ -79,7 +78,7 @@ class RunOversight(Controller):
             iid,
             rid,
             data.lease_token,
-            new_id("cost"),
+            kinds.COST.new_id(),
             data.usd,
             data.input_tokens,
             data.output_tokens,
@@ -102,7 +101,13 @@ class RunOversight(Controller):
 
         A `pending` approval; the decision reaches the agent at its next checkpoint."""
         command = c.RequestApproval(
-            iid, rid, data.lease_token, new_id("apr"), data.action, data.details, agent_of(who)
+            iid,
+            rid,
+            data.lease_token,
+            kinds.APPROVAL.new_id(),
+            data.action,
+            data.details,
+            agent_of(who),
         )
         location = APPROVAL.replace("{cid}", cid)
         return await submit(request, who, cid, command, status=201, location=location)

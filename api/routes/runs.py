@@ -21,10 +21,9 @@ from api.schemas import (
 )
 from api.services import services
 from domain import commands as c
-from service import queries
+from service import kinds, queries
 from service.answers.issues import Issue
 from service.answers.runs import Checkpointed, Claimed
-from service.ids import new_id
 
 __all__ = ["RUN", "RunController", "claim", "review"]
 
@@ -65,7 +64,7 @@ async def claim(
         woken = svc.results.work_appeared(cid)
         try:
             if await svc.read(queries.worth_claiming, cid, aid):
-                command = c.ClaimWork(aid, new_id("run"), data.lease_seconds, who.agent_id)
+                command = c.ClaimWork(aid, kinds.RUN.new_id(), data.lease_seconds, who.agent_id)
                 answer = await submit(request, who, cid, command, idempotent=False)
                 if answer.status_code != 204:
                     return answer
@@ -179,5 +178,5 @@ async def review(
 
     `accept`: the issue is `done`; `reject`: it goes back to its agent (`assigned`) with
     the comment, for rework."""
-    command = c.ReviewIssue(iid, data.decision == "accept", new_id("cmt"), data.comment)
+    command = c.ReviewIssue(iid, data.decision == "accept", kinds.COMMENT.new_id(), data.comment)
     return await submit(request, who, cid, command)

@@ -17,8 +17,8 @@ from api.schemas import EmptyBody, WebhookCreate, WebhookPatch
 from api.services import services
 from domain import commands as c
 from domain.errors import InvalidRequest
+from service import kinds
 from service.answers.webhooks import Delivery, DeliveryPage, NewWebhook, Webhook, WebhookPage
-from service.ids import new_id
 from service.webhooks import queries
 from service.webhooks.ssrf import UnsafeUrl, parse_webhook_url, resolve_safely
 
@@ -59,7 +59,7 @@ class WebhookController(Controller):
         # Standard Webhooks secret: shown once, in this answer.
         secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         command = c.CreateWebhook(
-            new_id("whk"), data.url, tuple(data.events), secret, data.description
+            kinds.WEBHOOK.new_id(), data.url, tuple(data.events), secret, data.description
         )
         location = WEBHOOK.replace("{cid}", cid)
         response = await submit(request, who, cid, command, status=201, location=location)
@@ -142,5 +142,5 @@ class WebhookController(Controller):
         """Deliver an event again
 
         A new delivery of the same event (same `webhook-id`), sent at once."""
-        command = c.RedeliverWebhook(wid, did, new_id("dlv"))
+        command = c.RedeliverWebhook(wid, did, kinds.DELIVERY.new_id())
         return await submit(request, who, cid, command, status=201)

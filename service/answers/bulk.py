@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from domain.bulk import BulkOp, BulkStatus
 from service.answers.common import Answer, Problem
 
 __all__ = [
@@ -24,8 +25,8 @@ class BulkResult(Answer):
 
 class BulkJob(Answer):
     id: str
-    status: Literal["running", "done"]
-    op: Literal["assign", "cancel", "reassign"] | None = None
+    status: BulkStatus
+    op: BulkOp | None = None
     total: int
     succeeded: int | None = None
     failed: int | None = None

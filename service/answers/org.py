@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from domain.model import AgentStatus
+from domain.tokens import TokenRole
 from service.answers.common import Answer, Page, Time
 
 __all__ = [
@@ -46,7 +45,7 @@ class Agent(Answer):
 class Token(Answer):
     id: str
     company_id: str
-    role: Literal["admin", "agent"]
+    role: TokenRole
     agent_id: str | None
     created_at: Time
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from domain.approvals import ApprovalStatus
-from domain.runs import ExitReason
+from domain.runs import ExitReason, RunStatus
 from service.answers.common import Answer, Json, Page, Time, Usd
 from service.answers.issues import Comment, Issue
 
@@ -47,7 +45,7 @@ class Run(Answer):
     issue_id: str
     agent_id: str
     attempt: int
-    status: Literal["active", "ended"]
+    status: RunStatus
     started_at: Time
     ended_at: Time | None
     lease_history: list[Lease]

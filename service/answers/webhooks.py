@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from domain.statuses import IssueStatus
+from domain.webhooks import DeliveryStatus
 from service.answers.common import Answer, Page, Time
 from service.answers.issues import Issue
 from service.answers.runs import Run
@@ -47,7 +48,7 @@ class Delivery(Answer):
     webhook_id: str
     event_id: str
     event_type: str | None
-    status: str
+    status: DeliveryStatus
     attempt: int
     response_status: int | None
     duration_ms: int | None

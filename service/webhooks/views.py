@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from domain.webhooks import DeliveryStatus
 from service.answers.common import wire
 from service.answers.webhooks import Delivery, Webhook
 
@@ -29,7 +30,7 @@ def webhook_json(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def delivery_json(row: Mapping[Any, Any]) -> dict[str, Any]:
-    pending = row["status"] == "pending"
+    pending = row["status"] == DeliveryStatus.PENDING
     return wire(
         Delivery(
             id=row["id"],

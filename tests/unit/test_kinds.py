@@ -49,9 +49,22 @@ def test_the_documented_id_prefixes_are_kinds() -> None:
     assert documented <= {k.prefix for k in KINDS}
 
 
-def test_log_lines_carry_the_ids_they_always_did() -> None:
-    # service.logs puts these first, in this order; agent_id it shows among the other fields.
-    assert (*ID_FIELDS, "agent_id") == LOG_FIELDS
+def test_log_lines_carry_the_ids_of_the_kinds_table_in_its_order() -> None:
+    # service.logs puts these first, in this order (agent_id, once among the other fields,
+    # is now the last of them).
+    assert (
+        ID_FIELDS
+        == LOG_FIELDS
+        == (
+            "company_id",
+            "issue_id",
+            "command_id",
+            "run_id",
+            "bulk_id",
+            "webhook_id",
+            "agent_id",
+        )
+    )
 
 
 def test_every_id_the_api_takes_in_a_path_is_a_kinds_path_parameter(tmp_path: Path) -> None:
