@@ -18,7 +18,8 @@ from domain.money import from_micros
 from domain.runs import Lease, Run, check_can_claim
 from domain.statuses import IssueStatus
 from service import approvals
-from service.answers.common import fmt_time, money
+from service.answers import runs as answers
+from service.answers.common import wire
 from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
@@ -215,15 +216,15 @@ def list_comments(
     )
 
 
-def _lease_json(row: Any) -> dict[str, Any]:
-    return {
-        "token": row.token,
-        "grantedAt": fmt_time(row.granted_at),
-        "expiresAt": fmt_time(row.expires_at),
-        "renewals": row.renewals,
-        "releasedAt": fmt_time(row.released_at),
-        "releaseReason": row.release_reason,
-    }
+def _lease(row: Any) -> answers.Lease:
+    return answers.Lease(
+        token=row.token,
+        granted_at=row.granted_at,
+        expires_at=row.expires_at,
+        renewals=row.renewals,
+        released_at=row.released_at,
+        release_reason=row.release_reason,
+    )
 
 
 def new_run_json(run: Run, lease: Lease) -> dict[str, Any]:
@@ -254,25 +255,27 @@ def runs_json(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
 
 def _runs_json(rows: Sequence[Any], history: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [
-        {
-            "id": row.id,
-            "issueId": row.issue_id,
-            "agentId": row.agent_id,
-            "attempt": row.attempt,
-            "status": row.status,
-            "startedAt": fmt_time(row.started_at),
-            "endedAt": fmt_time(row.ended_at),
-            "leaseHistory": [_lease_json(lease) for lease in history[row.id]],
-            "finalCheckpoint": row.final_checkpoint,
-            "cost": {
-                "usd": money(from_micros(row.cost_micros)),
-                "inputTokens": row.input_tokens,
-                "outputTokens": row.output_tokens,
-            },
-            "exitReason": row.exit_reason,
-            "exitDetails": row.exit_details,
-            "workspaceUrl": row.workspace_url,
-        }
+        wire(
+            answers.Run(
+                id=row.id,
+                issue_id=row.issue_id,
+                agent_id=row.agent_id,
+                attempt=row.attempt,
+                status=row.status,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                lease_history=[_lease(lease) for lease in history[row.id]],
+                final_checkpoint=row.final_checkpoint,
+                cost=answers.RunCost(
+                    usd=from_micros(row.cost_micros),
+                    input_tokens=row.input_tokens,
+                    output_tokens=row.output_tokens,
+                ),
+                exit_reason=row.exit_reason,
+                exit_details=row.exit_details,
+                workspace_url=row.workspace_url,
+            )
+        )
         for row in rows
     ]
 

@@ -8,7 +8,10 @@ from domain import costs as rules
 from domain.commands import ReportCost
 from domain.money import to_micros
 from domain.runs import Ended, ExitReason
-from service.answers.common import money
+from service.answers.common import wire
+from service.answers.issues import IssueBudget, Spent
+from service.answers.oversight import CostReported
+from service.answers.runs import RunCost
 from service.costs import CostRecord, record_cost
 from service.db import runs as runs_db
 from service.handlers.context import Context
@@ -48,21 +51,20 @@ def report_cost(cmd: ReportCost, ctx: Context) -> Any:
         ),
     )
     after, ended = reported.decision.issue, reported.run
-    body: dict[str, Any] = {
-        "id": cmd.cost_id,
-        "issueId": issue.id,
-        "runId": run.id,
-        "cost": {
-            "usd": money(ended.cost_usd),
-            "inputTokens": ended.input_tokens,
-            "outputTokens": ended.output_tokens,
-        },
-        "budget": {
-            "perTaskUsd": money(after.budget_per_task_usd),
-            "spent": {"usd": money(after.spent_usd)},
-        },
-        "stop": reported.stopped,
-    }
+    answer = CostReported(
+        id=cmd.cost_id,
+        issue_id=issue.id,
+        run_id=run.id,
+        cost=RunCost(
+            usd=ended.cost_usd,
+            input_tokens=ended.input_tokens,
+            output_tokens=ended.output_tokens,
+        ),
+        budget=IssueBudget(
+            per_task_usd=after.budget_per_task_usd, spent=Spent(usd=after.spent_usd)
+        ),
+        stop=reported.stopped,
+    )
     if reported.stopped:
-        body["stopReason"] = str(ExitReason.BUDGET_EXCEEDED)
-    return body
+        answer.stop_reason = str(ExitReason.BUDGET_EXCEEDED)
+    return wire(answer)

@@ -30,7 +30,8 @@ from domain.model import AgentLoad, Issue
 from domain.runs import Lease, Run
 from domain.statuses import TERMINAL_NOT_DONE, IssueStatus
 from service import approvals
-from service.answers.common import fmt_time
+from service.answers.common import fmt_time, wire
+from service.answers.runs import LeaseGrant
 from service.db import repo
 from service.db import runs as runs_db
 from service.db import tables as t
@@ -132,8 +133,13 @@ def claim_work(cmd: ClaimWork, ctx: Context) -> Any:
     return {
         "issue": body,
         "run": ctx.webhook_run,
-        "lease": {"token": started.lease.token, "expiresAt": fmt_time(started.lease.expires_at)},
+        "lease": _grant(started.lease),
     }
+
+
+def _grant(lease: Lease) -> dict[str, Any]:
+    """The lease a claim or a checkpoint grants, as the agent sees it."""
+    return wire(LeaseGrant(token=lease.token, expires_at=lease.expires_at))
 
 
 def _run_body(ctx: Context, run_id: str) -> dict[str, Any]:
@@ -214,7 +220,7 @@ def record_checkpoint(cmd: RecordCheckpoint, ctx: Context) -> Any:
             (PROGRESS_TYPE, issue, issue.status.value, str(Actor.agent(run.agent_id)))
         )
     return {
-        "lease": {"token": lease.token, "expiresAt": fmt_time(lease.expires_at)},
+        "lease": _grant(lease),
         "comments": comments,
         "stop": False,
         "approvals": approvals.shown_at_checkpoint(ctx.conn, run.id, ctx.now),
