@@ -14,10 +14,10 @@ from sqlalchemy.engine import Connection, Engine
 from domain import commands as c
 from domain.bulk import BulkOp, BulkStatus
 from domain.errors import NotFound
+from service.clock import utc_now
 from service.db import tables as t
 from service.envelope import Envelope
 from service.handlers.bulk import item_command_id
-from service.pipeline import utc_now
 
 __all__ = ["BulkRunner", "bulk_json", "get_bulk", "item_command_id"]
 

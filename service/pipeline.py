@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from domain.commands import CommandStatus
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
 from domain.issues import DISPATCHER
 from service import metrics
+from service.clock import utc_now
 from service.db import tables as t
 from service.db.errors import database_unreachable
 from service.db.repo import ConcurrentUpdate
@@ -33,7 +34,7 @@ from service.kinds import COMMAND, kind_of
 from service.problems import problem, problem_from_error
 from service.queries import stored_outcome
 
-__all__ = ["HANDLERS", "Applier", "utc_now"]
+__all__ = ["HANDLERS", "Applier"]
 
 log = logging.getLogger("agentq.pipeline")
 
@@ -51,12 +52,6 @@ TRANSIENT_BACKOFF_S = 0.2
 #: in place until the database answers again, however long that takes: dead-lettering it
 #: would lose a command the API accepted, and the shard's later commands must wait for it.
 UNREACHABLE_BACKOFF_MAX_S = 2.0
-
-
-def utc_now() -> datetime:
-    """Now, to the millisecond: what is stored is exactly what the API shows."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 Publish = Callable[[str | None, Outcome], None]

@@ -28,12 +28,12 @@ from domain.runs import SWEEPER
 from domain.statuses import IssueStatus
 from domain.webhooks import DeliveryStatus
 from service import metrics
+from service.clock import utc_now
 from service.db import tables as t
 from service.db.repo import agent_load, not_blocked
 from service.envelope import Envelope
 from service.jobs import Job, JobKind
 from service.kinds import COMMAND
-from service.pipeline import utc_now
 
 __all__ = ["LeaderLock", "Scheduler"]
 

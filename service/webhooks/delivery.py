@@ -21,9 +21,9 @@ from standardwebhooks import Webhook
 
 from domain.webhooks import DeliveryStatus
 from service import metrics
+from service.clock import utc_now
 from service.db import tables as t
 from service.kinds import DELIVERY
-from service.pipeline import utc_now
 from service.settings import Settings
 from service.webhooks.outbox import matches
 from service.webhooks.ssrf import UnsafeUrl, parse_webhook_url, resolve_safely
