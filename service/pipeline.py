@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from domain.commands import CommandStatus
+from domain.commands import Command, CommandStatus
 from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
 from domain.issues import DISPATCHER
 from service import metrics
@@ -27,7 +27,7 @@ from service.envelope import Envelope, Outcome
 
 # Each handler module registers its handlers (``@handles``) as it loads.
 from service.handlers import approvals, bulk, costs, issues, org, runs, webhooks  # noqa: F401
-from service.handlers.context import Context, Reply
+from service.handlers.context import NOTHING_AFTER, AfterCommit, Context, Reply
 from service.handlers.registry import HANDLERS
 from service.jobs import JobKind
 from service.kinds import COMMAND, kind_of
@@ -120,7 +120,7 @@ class Applier:
                 # The first try assumes a new command: a redelivered one fails on the unique
                 # ``applied_commands`` insert, and the retry then finds its stored outcome.
                 # After a cut connection the commit may have landed: the retry looks first.
-                outcome, follow_ups, replayed = self._apply_once(
+                outcome, after, replayed = self._apply_once(
                     env, check_applied=races + transients + unreachable > 0
                 )
                 break
@@ -160,11 +160,11 @@ class Applier:
                 raise
         self._observe(env, outcome, time.perf_counter() - started, replayed)
         self.publish(env.reply_to, outcome)
-        for job in follow_ups:
-            if isinstance(job, tuple):
-                self._job(*job)
-            elif self.enqueue is not None:
-                self._follow_up(env, job)
+        if self.enqueue is not None:
+            for command in after.commands:
+                self._follow_up(env, command)
+        for job in after.jobs:
+            self._job(*job)
         return outcome
 
     @staticmethod
@@ -221,7 +221,7 @@ class Applier:
         except Exception:  # committed already; the scheduler's relay sweep sends it
             log.warning("could not enqueue %s %s", kind, ident)
 
-    def _follow_up(self, env: Envelope, command: Any) -> None:
+    def _follow_up(self, env: Envelope, command: Command) -> None:
         follow = Envelope(COMMAND.new_id(), env.company_id, DISPATCHER, command)
         try:
             assert self.enqueue is not None
@@ -229,7 +229,9 @@ class Applier:
         except Exception:  # committed already; the next sweep does it instead
             log.warning("could not enqueue follow-up %s", type(command).__name__)
 
-    def _apply_once(self, env: Envelope, *, check_applied: bool) -> tuple[Outcome, list[Any], bool]:
+    def _apply_once(
+        self, env: Envelope, *, check_applied: bool
+    ) -> tuple[Outcome, AfterCommit, bool]:
         """The outcome, the follow-ups to send after commit, and whether the outcome is a
         stored one (a redelivery, a reused ``Idempotency-Key``) rather than the handler's."""
         try:
@@ -237,14 +239,14 @@ class Applier:
                 if check_applied:
                     stored = stored_outcome(conn, env.command_id)
                     if stored is not None:
-                        return stored, [], True
+                        return stored, NOTHING_AFTER, True
                 if env.idempotency is not None:
                     earlier = self._replay(conn, env)
                     if earlier is not None:
-                        return earlier, [], True
-                outcome, follow_ups = self._run_handler(conn, env)
+                        return earlier, NOTHING_AFTER, True
+                outcome, after = self._run_handler(conn, env)
                 self._store(conn, env, outcome)
-                return outcome, follow_ups, False
+                return outcome, after, False
         except _Refused as refused:
             # The handler's writes were rolled back with its transaction; the refusal is
             # stored in a transaction of its own (refusals are rare; no savepoint per command).
@@ -252,9 +254,9 @@ class Applier:
                 if env.idempotency is not None:
                     earlier = self._replay(conn, env)
                     if earlier is not None:
-                        return earlier, [], True
+                        return earlier, NOTHING_AFTER, True
                 self._store(conn, env, refused.outcome)
-            return refused.outcome, [], False
+            return refused.outcome, NOTHING_AFTER, False
 
     def _replay(self, conn: Connection, env: Envelope) -> Outcome | None:
         """The stored answer for a reused ``Idempotency-Key``; a conflict if the request differs."""
@@ -284,7 +286,7 @@ class Applier:
         self._store(conn, env, outcome, with_key=False)
         return outcome
 
-    def _run_handler(self, conn: Connection, env: Envelope) -> tuple[Outcome, list[Any]]:
+    def _run_handler(self, conn: Connection, env: Envelope) -> tuple[Outcome, AfterCommit]:
         ctx = Context(
             conn=conn,
             company_id=env.company_id or "",
@@ -329,8 +331,7 @@ class Applier:
         if isinstance(body, Reply):
             status, body = body.status, body.body
         work = env.company_id if ctx.work_appeared else None
-        after: list[Any] = [*ctx.follow_ups, *ctx.jobs]
-        return Outcome(env.command_id, True, status, body, work), after
+        return Outcome(env.command_id, True, status, body, work), ctx.after_commit()
 
     def _store(
         self, conn: Connection, env: Envelope, outcome: Outcome, with_key: bool = True

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.commands import ReactToDependency
+from domain.commands import Command, ReactToDependency
 from domain.errors import InvalidRequest, NotFound, PreconditionFailed
 from domain.events import CommentPosted, IssueEvent
 from domain.issues import Decision
@@ -23,7 +23,7 @@ from service.queries import issues_json
 from service.webhooks import outbox
 from service.webhooks.outbox import PendingEvent
 
-__all__ = ["Context", "Reply"]
+__all__ = ["NOTHING_AFTER", "AfterCommit", "Context", "Reply"]
 
 #: ``idle_since`` is kept to this precision.
 IDLE_GRANULARITY = timedelta(seconds=1)
@@ -37,6 +37,19 @@ class Reply:
     body: Any = None
 
 
+@dataclass(frozen=True, slots=True)
+class AfterCommit:
+    """What a command sets going once it has committed, in this order: the follow-up commands
+    to publish (dispatch freed capacity, cascade a cancel…), then the pool jobs to send."""
+
+    commands: tuple[Command, ...] = ()
+    jobs: tuple[Job, ...] = ()
+
+
+#: A refused or replayed command sets nothing going.
+NOTHING_AFTER = AfterCommit()
+
+
 @dataclass
 class Context:
     """One command's transaction. Handlers read and write through ``conn`` only."""
@@ -48,7 +61,7 @@ class Context:
     command_id: str
     expected_version: int | None = None
     #: Commands to publish once this one has committed (e.g. dispatch freed capacity).
-    follow_ups: list[Any] = field(default_factory=list)
+    follow_ups: list[Command] = field(default_factory=list)
     #: True when the command left an issue claimable: waiting claims are woken.
     work_appeared: bool = False
     #: What the command did, for the webhook outbox: decisions, and extra events (progress).
@@ -60,6 +73,9 @@ class Context:
     jobs: list[Job] = field(default_factory=list)
     #: Reads the time again once an issue's lock is held (None: ``now`` stays as given).
     clock: Callable[[], datetime] | None = None
+
+    def after_commit(self) -> AfterCommit:
+        return AfterCommit(tuple(self.follow_ups), tuple(self.jobs))
 
     def locked(self, issue: Issue) -> Issue:
         """Move ``now`` on to when the issue's lock was granted, and never before the issue's
