@@ -8,10 +8,8 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
-from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.body import BODY_STATE, body_errors
 from api.io import CLIENT_CLOSED_REQUEST, CLIENT_GONE, json_response, problem_response
 from api.server import TIMED_OUT
 from domain.errors import DomainError, FieldError, InvalidRequest
@@ -78,14 +76,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    """Litestar's refusal of a handler's arguments, as our 422: a body the handler's model
-    refused (each error located in the body as sent), or a path or query value."""
-    cause: BaseException | None = exc
-    while cause is not None and not isinstance(cause, ValidationError):
-        cause = cause.__cause__
-    if isinstance(cause, ValidationError):
-        data = (request.scope.get("state") or {}).get(BODY_STATE, {})
-        return domain_error(request, InvalidRequest(body_errors(cause, data)))
+    """Litestar's refusal of a path or query value, as our 422 (a body the handler's model
+    refuses is ours already: ``api.body.BodyModels`` raises ``InvalidRequest``)."""
     errors = [
         FieldError((str(e.get("source") or "request"), str(e.get("key") or "")), str(e["message"]))
         for e in exc.extra or []

@@ -41,6 +41,7 @@ __all__ = [
     "answer_options",
     "check_request",
     "company_router",
+    "created_in",
     "member",
     "operator",
     "own_claim",
@@ -129,6 +130,12 @@ Who = NamedDependency[Principal]
 
 #: What every handler may ask for by name.
 DEPENDENCIES = {"who": Provide(_caller, sync_to_thread=False)}
+
+
+def created_in(cid: str, collection: str) -> str:
+    """Where a resource created in a company's ``collection`` is read back (the ``location``
+    of ``api.io.submit``: ``{id}`` is the new resource's)."""
+    return f"/v1/companies/{cid}/{collection}/{{id}}"
 
 
 def company_router(handlers: Sequence[ControllerRouterHandler]) -> Router:

@@ -10,7 +10,17 @@ from litestar.params import JSONBody
 from api.auth import refuse
 from api.io import checked_query, json_response, parse_time, read_page, submit
 from api.openapi import LIST, ON_ISSUE, READ, reads, writes
-from api.routing import COMPANY, Cursor, Limit, PathId, Who, admin, member, query_text, query_time
+from api.routing import (
+    Cursor,
+    Limit,
+    PathId,
+    Who,
+    admin,
+    created_in,
+    member,
+    query_text,
+    query_time,
+)
 from api.schemas import (
     AssignBody,
     CancelBody,
@@ -32,8 +42,6 @@ __all__ = ["CommentController", "IssueController", "IssueRunController"]
 Req = Request[Any, Any, Any]
 
 STATUSES = {s.value for s in IssueStatus}
-#: Where a new issue is read back (``Location``).
-ISSUE = COMPANY.replace("{cid:str}", "{cid}") + "/issues/{id}"
 
 
 def _filters(params: dict[str, str]) -> queries.IssueFilters:
@@ -114,7 +122,7 @@ class IssueController(Controller):
             max_attempts=data.max_attempts,
         )
         return await submit(
-            request, who, cid, command, status=201, location=ISSUE.replace("{cid}", cid)
+            request, who, cid, command, status=201, location=created_in(cid, "issues")
         )
 
     @get("/{iid:str}", guards=[member], operation_id="issues_get", **reads(READ))

@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 from api.auth import hash_token
 from api.io import Unavailable, json_response, read_page, submit
 from api.openapi import LIST, READ, reads, writes
-from api.routing import COMPANY, Cursor, Limit, PathId, Who, admin, member, operator
+from api.routing import Cursor, Limit, PathId, Who, admin, created_in, member, operator
 from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, TokenCreate
 from api.services import services
 from domain import commands as c
@@ -31,13 +31,6 @@ __all__ = [
 ]
 
 Req = Request[Any, Any, Any]
-
-#: Where what a company holds is read back (``Location``).
-_IN_COMPANY = COMPANY.replace("{cid:str}", "{cid}")
-
-
-def _location(cid: PathId, collection: str) -> str:
-    return f"{_IN_COMPANY.replace('{cid}', cid)}/{collection}/{{id}}"
 
 
 @post(
@@ -132,7 +125,7 @@ class TeamController(Controller):
         its least loaded active member."""
         command = c.CreateTeam(kinds.TEAM.new_id(), data.name)
         return await submit(
-            request, who, cid, command, status=201, location=_location(cid, "teams")
+            request, who, cid, command, status=201, location=created_in(cid, "teams")
         )
 
     @get("", guards=[member], operation_id="teams_list", **reads(LIST))
@@ -167,7 +160,7 @@ class AgentController(Controller):
             kinds.AGENT.new_id(), data.name, tuple(data.team_ids), data.capacity
         )
         return await submit(
-            request, who, cid, command, status=201, location=_location(cid, "agents")
+            request, who, cid, command, status=201, location=created_in(cid, "agents")
         )
 
     @get("", guards=[member], operation_id="agents_list", **reads(LIST))

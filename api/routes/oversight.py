@@ -12,12 +12,12 @@ from api.io import checked_query, json_response, parse_time, read_page, submit
 from api.openapi import ADMIN_LIST, ADMIN_READ, ON_ISSUE, reads, writes
 from api.routes.runs import RUN, agent_of
 from api.routing import (
-    COMPANY,
     Cursor,
     Limit,
     PathId,
     Who,
     admin,
+    created_in,
     query_text,
     query_time,
     run_agent,
@@ -39,8 +39,6 @@ __all__ = ["ActivityController", "ApprovalController", "CostController", "RunOve
 Req = Request[Any, Any, Any]
 
 APPROVAL_STATUSES = sorted(s.value for s in ApprovalStatus)
-#: Where an approval is read back (``Location``).
-APPROVAL = COMPANY.replace("{cid:str}", "{cid}") + "/approvals/{id}"
 
 
 def _hour(params: dict[str, str], name: str) -> datetime | None:
@@ -109,7 +107,7 @@ class RunOversight(Controller):
             data.details,
             agent_of(who),
         )
-        location = APPROVAL.replace("{cid}", cid)
+        location = created_in(cid, "approvals")
         return await submit(request, who, cid, command, status=201, location=location)
 
 

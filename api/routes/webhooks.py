@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 
 from api.io import json_response, read_page, submit
 from api.openapi import ADMIN_LIST, ADMIN_READ, reads, writes
-from api.routing import COMPANY, Cursor, Limit, PathId, Who, admin
+from api.routing import Cursor, Limit, PathId, Who, admin, created_in
 from api.schemas import EmptyBody, WebhookCreate, WebhookPatch
 from api.services import services
 from domain import commands as c
@@ -25,9 +25,6 @@ from service.webhooks.ssrf import UnsafeUrl, parse_webhook_url, resolve_safely
 __all__ = ["WebhookController"]
 
 Req = Request[Any, Any, Any]
-
-#: Where a new endpoint is read back (``Location``).
-WEBHOOK = COMPANY.replace("{cid:str}", "{cid}") + "/webhooks/{id}"
 
 
 async def _check_url(request: Req, url: str) -> None:
@@ -61,7 +58,7 @@ class WebhookController(Controller):
         command = c.CreateWebhook(
             kinds.WEBHOOK.new_id(), data.url, tuple(data.events), secret, data.description
         )
-        location = WEBHOOK.replace("{cid}", cid)
+        location = created_in(cid, "webhooks")
         response = await submit(request, who, cid, command, status=201, location=location)
         content = response.content
         if isinstance(content, dict) and content.get("id") == command.webhook_id:
