@@ -11,7 +11,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
 .PHONY: run test lint unit integration e2e format run-distributed migrate clean bench soak lock
-.PHONY: openapi-lint
+.PHONY: openapi-lint browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,11 @@ $(RUNTIME): requirements/pip.txt requirements/runtime.txt pyproject.toml | $(BIN
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-$(DEV): $(RUNTIME) requirements/dev.txt
+# The SDK (sdk/, distribution agentq-client) is installed editable too: its dependencies are
+# the runtime lock's, and the tests and examples import it.
+$(DEV): $(RUNTIME) requirements/dev.txt sdk/pyproject.toml
 	$(PIP) install --quiet --require-hashes -r requirements/dev.txt
+	$(PIP) install --quiet --no-deps -e ./sdk
 	touch $@
 
 ## Rewrite the lock files from pyproject.toml with uv (itself pinned in requirements/uv.txt),
@@ -60,7 +63,7 @@ format: $(DEV)
 	$(BIN)/ruff check --fix .
 
 ## Everything: lint, unit, integration and end-to-end (both stacks).
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 unit: $(DEV)
@@ -69,8 +72,21 @@ unit: $(DEV)
 integration: $(DEV)
 	$(BIN)/pytest tests/integration
 
-e2e: $(DEV)
+e2e: $(DEV) browser
 	$(BIN)/pytest tests/e2e
+
+## Debian's Chromium and its chromedriver, for the console's browser tests
+## (tests/e2e/test_console_*.py), installed when missing: a browser from the distribution's
+## packages, never one a tool downloads. Needs root (CI runs as root); without it the step
+## says what to install, and the browser tests skip (under CI=true they fail instead).
+BROWSER_PACKAGES := chromium chromium-driver
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES)
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "make browser: not root; install $(BROWSER_PACKAGES) for the browser tests"; exit 0; \
+	fi; \
+	$(APT_INSTALL) >/dev/null || { apt-get update -q >/dev/null && $(APT_INSTALL) >/dev/null; }
 
 clean:
 	rm -rf .agentq .pytest_cache .mypy_cache .ruff_cache
@@ -81,9 +97,12 @@ bench: $(DEV)
 	@$(BIN)/python -m tests.benchmarks.bench
 
 ## The large versions of the randomized race, shutdown and fault tests (100,000 operations;
-## 50 worker kills and 5 outages of each service).
+## 50 worker kills and 5 outages of each service); and tests/soak/ (collected only under
+## AGENTQ_SOAK=1): a node of a three-node RabbitMQ cluster of its own (aqc1-3@localhost on
+## ports 5701-5703, never the machine's rabbit@localhost) killed with SIGKILL under load.
 soak: $(DEV)
-	AGENTQ_SOAK=1 $(BIN)/pytest --timeout 3600 tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults
+	AGENTQ_SOAK=1 $(BIN)/pytest --timeout 3600 tests/integration/test_races.py tests/integration/test_graceful_shutdown.py tests/faults \
+		tests/soak
 
 ## The Node linters of the OpenAPI document (package.json, pinned in package-lock.json).
 ## Install scripts are not run: none of the linters needs one, and one dependency's only

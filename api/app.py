@@ -7,7 +7,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,23 +18,39 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 
 from api.auth import TokenCache
 from api.body import BodyModels, JsonRequest
+from api.console import ROUTER as CONSOLE
+from api.console import TEMPLATES as CONSOLE_TEMPLATES
 from api.docs_ui import openapi_config
 from api.errors import EXCEPTION_HANDLERS
 from api.io import CLIENT_GONE, LOG_FIELDS
 from api.openapi import TAGS, ModelReferences, finish_document
 from api.ratelimit import RateLimitHeaders
-from api.routes import bulk, issues, ops, org, oversight, runs, webhooks
+from api.routes import (
+    budgets,
+    bulk,
+    events,
+    issues,
+    me,
+    ops,
+    org,
+    oversight,
+    routines,
+    runs,
+    webhooks,
+)
 from api.routing import DEPENDENCIES, answer_options, check_request, company_router, sane_path
 from api.services import Services
-from service import metrics, queue_depths
+from service.commands.replies import MemoryResults, RedisResults, ResultWaiter
+from service.events.hub import EventHub
 from service.ids import new_id
 from service.kinds import BY_PATH_PARAM
-from service.logs import configure_logging
 from service.migrate import upgrade
-from service.pagination import cursor_key
+from service.observability import metrics, queue_depths
+from service.observability.logs import configure_logging
 from service.ratelimit import make_rate_limiter
-from service.replies import MemoryResults, RedisResults, ResultWaiter
+from service.reads.pagination import cursor_key
 from service.settings import Settings, get_settings
+from workers.async_publisher import make_publisher
 from workers.bootstrap import Process, bootstrap
 from workers.broker import COMMAND_QUEUE_PREFIX, PoolWorker
 from workers.bulk import BULK_QUEUE
@@ -148,7 +163,8 @@ def _log_request(scope: dict[str, Any], status: int, seconds: float, request_id:
     request_log.info("%s %s %d %.1fms", method, path, status, duration_ms, extra=extra)
 
 
-#: Request metrics: ``agentq_request_duration_seconds`` and friends (see ``service.metrics``).
+#: Request metrics: ``agentq_request_duration_seconds`` and friends
+#: (see ``service.observability.metrics``).
 PROMETHEUS = PrometheusConfig(
     app_name="agentq",
     prefix="agentq",
@@ -174,10 +190,14 @@ COMPANY_ROUTES = company_router(
         runs.review,
         oversight.RunOversight,
         oversight.CostController,
+        budgets.BudgetController,
         oversight.ApprovalController,
         oversight.ActivityController,
+        events.EventController,
+        events.IssueEventController,
         webhooks.WebhookController,
         bulk.BulkController,
+        routines.RoutineController,
     ]
 )
 
@@ -205,7 +225,7 @@ def _services(proc: Process, results: ResultWaiter) -> Services:
         engine=proc.engine,
         bus=proc.bus,
         results=results,
-        publish_pool=ThreadPoolExecutor(settings.publisher_threads, thread_name_prefix="publish"),
+        publisher=make_publisher(proc.broker),
         admin_token=operator_token,
         cursor_key=cursor_key(operator_token),
         tokens=TokenCache(settings.auth_cache_s),
@@ -252,6 +272,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         results = memory
         workers, scheduler = _embedded(proc, memory)
     svc = _services(proc, results)
+    hub = EventHub(proc.engine, settings.database_url)
 
     async def startup(app: Litestar) -> None:
         if not settings.distributed:
@@ -264,10 +285,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 target=scheduler.run, args=(stop_scheduler,), name="scheduler", daemon=True
             ).start()
         app.state.services = svc
+        app.state.event_hub = hub
+        await hub.start()
         queue_depths.watch_queues(queue_reader)
 
     async def shutdown(_: Litestar) -> None:
         queue_depths.watch_queues(None)
+        await hub.stop()
         close_queue_reader()
         stop_scheduler.set()
         for worker in reversed(workers):
@@ -277,7 +301,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         proc.close()
 
     app = Litestar(
-        route_handlers=[org.create_company, COMPANY_ROUTES, *ops.ROUTES],
+        # The web console (``api.console``) at /ui: no part of the /v1 contract or document.
+        route_handlers=[org.create_company, *me.ROUTES, COMPANY_ROUTES, *ops.ROUTES, CONSOLE],
+        template_config=CONSOLE_TEMPLATES,
         request_class=JsonRequest,
         plugins=[BodyModels(), ModelReferences()],
         guards=[sane_path],

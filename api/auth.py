@@ -18,9 +18,9 @@ from api.services import services
 from domain.actors import Actor
 from domain.errors import DomainError, Forbidden, NotFound
 from service import kinds
-from service.db import tables as t
 from service.kinds import BY_PATH_PARAM
 from service.ratelimit import Verdict
+from service.store import tables as t
 
 __all__ = [
     "RATE_LIMIT_STATE",
@@ -33,6 +33,7 @@ __all__ = [
     "member_of",
     "principal",
     "refuse",
+    "token_principal",
 ]
 
 
@@ -144,6 +145,12 @@ async def principal(request: Caller) -> Principal:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send Authorization: Bearer <token>")
+    return await token_principal(request, token)
+
+
+async def token_principal(request: Caller, token: str) -> Principal:
+    """Whose ``token`` is (401 if nobody's), its request counted against its allowance: the
+    bearer token of an API call, or the console's session cookie (``api.console.session``)."""
     svc = services(request)
     if hmac.compare_digest(token.encode(), svc.admin_token.encode()):
         return Principal("operator")

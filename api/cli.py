@@ -7,6 +7,8 @@ Processes (configured by ``AGENTQ_*`` variables, as in the Procfile)::
     agentq worker commands|webhooks|bulk
     agentq scheduler
     agentq migrate                the release step, one line per migration applied
+    agentq mcp [--http --port N]  the MCP server for a model (the SDK's, agentq_client.mcp;
+                                  AGENTQ_URL, AGENTQ_TOKEN: an agent or admin token)
 
 Calls (to ``--url``, default ``$AGENTQ_URL`` or ``http://127.0.0.1:$AGENTQ_PORT``)::
 
@@ -69,6 +71,18 @@ def _migrate(_: argparse.Namespace) -> None:
 
     upgrade(progress=lambda step: print(f"agentq: migrating {step}", flush=True))
     print("agentq: database is at the latest migration", flush=True)
+
+
+def _mcp(args: argparse.Namespace) -> None:
+    # The MCP server is the SDK's (an agent machine needs only `pip install './sdk[mcp]'`,
+    # whose `agentq-mcp` is the same); the server's own install may lack it.
+    try:
+        from agentq_client.mcp import main as serve_mcp
+    except ImportError as exc:
+        raise SystemExit(
+            f"agentq mcp: needs the SDK with its mcp extra: pip install './sdk[mcp]' ({exc})"
+        ) from exc
+    serve_mcp(args.mcp_options, prog="agentq mcp")
 
 
 class Client:
@@ -183,6 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("pool", choices=["commands", "webhooks", "bulk"])
     command("scheduler", _scheduler, help="lease expiry, dispatch and webhook retries")
     command("migrate", _migrate, help="apply the database migrations")
+    # Its options are the SDK's parser's (`agentq mcp --help`): passed through as they are.
+    command("mcp", _mcp, add_help=False, help="the MCP server (stdio, or --http --port N)")
 
     def calls(p: argparse.ArgumentParser) -> None:
         p.add_argument("--url", help="the API (default $AGENTQ_URL or 127.0.0.1:$AGENTQ_PORT)")
@@ -221,7 +237,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "mcp":
+        args.mcp_options = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.run(args)
 
 

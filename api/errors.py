@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.io import CLIENT_CLOSED_REQUEST, CLIENT_GONE, json_response, problem_response
 from api.server import TIMED_OUT
 from domain.errors import DomainError, FieldError, InvalidRequest
-from service.db.errors import caused_by_data, database_unavailable
 from service.problems import problem, problem_from_error
+from service.store.errors import caused_by_data, database_unavailable
 
 __all__ = ["EXCEPTION_HANDLERS"]
 

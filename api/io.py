@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,16 +22,19 @@ from api.schemas import RFC3339, RFC3339_HINT
 from api.services import services
 from domain.commands import Command
 from domain.errors import DomainError, FieldError, InvalidRequest
-from service import kinds, metrics, queries
-from service.envelope import Envelope, Idempotency, Outcome
-from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, list_scope, open_cursor, sign_cursor
+from service import kinds
+from service.commands.envelope import Envelope, Idempotency, Outcome
+from service.observability import metrics
 from service.problems import problem
+from service.reads.pagination import DEFAULT_LIMIT, MAX_LIMIT, list_scope, open_cursor, sign_cursor
+from service.store import outcomes
 
 __all__ = [
     "CLIENT_CLOSED_REQUEST",
     "CLIENT_GONE",
     "LOG_FIELDS",
     "QUERY_STATE",
+    "Sender",
     "Unavailable",
     "json_response",
     "log_fields",
@@ -175,14 +179,18 @@ def _if_match(request: Request[Any, Any, Any]) -> int | None:
 
 
 def _idempotency(
-    request: Request[Any, Any, Any], company_id: str | None, data: Any
+    request: Request[Any, Any, Any], company_id: str | None, data: Any, part: str | None = None
 ) -> Idempotency | None:
+    """The request's key; ``part``: one of the commands one request makes (each part keeps
+    its own answer under the key, stored as a hash of the key and the part)."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
     if not 1 <= len(key) <= 255 or "\x00" in key:
         raise InvalidRequest.at(["header", "Idempotency-Key"], "1 to 255 characters")
-    canonical = json.dumps([request.method, request.url.path, data], sort_keys=True)
+    canonical = json.dumps([request.method, request.url.path, data, part], sort_keys=True)
+    if part is not None:
+        key = "part:" + hashlib.sha256(f"{key}\x00{part}".encode()).hexdigest()
     return Idempotency(company_id or "*", key, hashlib.sha256(canonical.encode()).hexdigest())
 
 
@@ -218,15 +226,17 @@ async def submit(
     creates_company: bool = False,
     idempotent: bool = True,
     wait: bool | None = None,
+    part: str | None = None,
 ) -> Response[Any]:
     """Enqueue ``command`` and answer with its outcome, or 202 when asked to or out of time.
-    A 201 carries ``Location``: ``location`` with the new resource's ``{id}``."""
+    A 201 carries ``Location``: ``location`` with the new resource's ``{id}``. ``part``:
+    this command is one of several of the request (``_idempotency``)."""
     svc = services(request)
     data = request.scope.get("state", {}).get(BODY_STATE, {})  # as read for ``data``
     # A key belongs to the company that acts. Creating a company: to none, since the new
     # company's id differs at every request and a key scoped to it would never match.
     scope = None if creates_company else company_id
-    idem = _idempotency(request, scope, data) if idempotent else None
+    idem = _idempotency(request, scope, data, part) if idempotent else None
     env = Envelope(
         command_id=command_id or kinds.COMMAND.new_id(),
         company_id=company_id,
@@ -244,13 +254,12 @@ async def submit(
     kind = type(command).__name__
     log_fields(request).update(command_id=env.command_id, command=kind)
     future = None if respond_async else svc.results.expect(env.command_id)
-    loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
-        # The publisher gives up at ``publish_timeout_s`` itself (``workers.broker``); then
+        # The publisher gives up at ``publish_timeout_s`` (``workers.async_publisher``); then
         # 503: a client retries with its Idempotency-Key, since the command may be queued.
-        await svc.publish_in_pool(env, future is None)
-    except Exception as exc:  # the broker is down, or did not confirm in time
+        await svc.publish(env, future is None)
+    except Exception as exc:  # the broker is down, refused or lost it, or did not confirm in time
         svc.results.forget(env.command_id)
         raise Unavailable("the command queue is unavailable; retry shortly") from exc
     metrics.COMMANDS_ACCEPTED.labels(kind).inc()
@@ -261,7 +270,7 @@ async def submit(
     except TimeoutError:
         svc.results.forget(env.command_id)
         try:
-            await loop.run_in_executor(svc.publish_pool, svc.mark_accepted, env)
+            await svc.mark_accepted(env)
         except Exception:  # the command is queued all the same; its outcome will be stored
             log.warning(
                 "could not mark %s accepted",
@@ -273,7 +282,7 @@ async def submit(
                 },
             )
         try:
-            stored = await svc.read(queries.stored_outcome, env.command_id)
+            stored = await svc.read(outcomes.stored_outcome, env.command_id)
         except SQLAlchemyError:
             # The command is queued and will be applied: "accepted" is the truth, a 503 would
             # tell the caller it may not have been.
@@ -282,6 +291,42 @@ async def submit(
             return _waited(started, "accepted", _accepted(company_id, env.command_id))
         outcome = stored
     return _waited(started, "outcome", _outcome_response(outcome, location))
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The submit step bound to one request: its caller and its company (the path's ``cid``).
+    A handler takes it as ``send: Send`` (``api.routing``) and answers ``await send(command)``;
+    the keywords are ``submit``'s."""
+
+    request: Request[Any, Any, Any]
+    who: Principal
+    company_id: str | None
+
+    async def __call__(
+        self,
+        command: Command,
+        *,
+        status: int = 200,
+        location: str | None = None,
+        company_id: str | None = None,
+        creates_company: bool = False,
+        idempotent: bool = True,
+        wait: bool | None = None,
+        part: str | None = None,
+    ) -> Response[Any]:
+        return await submit(
+            self.request,
+            self.who,
+            company_id or self.company_id,
+            command,
+            status=status,
+            location=location,
+            creates_company=creates_company,
+            idempotent=idempotent,
+            wait=wait,
+            part=part,
+        )
 
 
 def _waited(started: float, answer: str, response: Response[Any]) -> Response[Any]:

@@ -89,9 +89,11 @@ TAGS = [
     Tag(name="runs", description="The agent work loop: claim, checkpoint, end a run."),
     Tag(name="approvals", description="Approvals an agent asks of a human mid-run."),
     Tag(name="costs", description="Cost reports and roll-ups; budgets stop runs."),
+    Tag(name="budgets", description="Monthly caps per agent, team and company."),
     Tag(name="activity", description="The activity trail: every change, with its actor."),
     Tag(name="webhooks", description="Webhook endpoints, their deliveries, the events."),
     Tag(name="bulk", description="One verb on up to 10,000 issues."),
+    Tag(name="routines", description="Issues created on a cron schedule, in a time zone."),
     Tag(name="commands", description="What became of a write answered 202."),
     Tag(name="ops", description="The index, liveness and readiness."),
 ]
@@ -104,7 +106,8 @@ ERRORS: dict[int, str] = {
     404: "`not_found`: no such resource in this company (another company's is not found either).",
     409: "A conflict with the resource's state: `invalid_transition` (with `currentStatus`), "
     "`frozen`, `not_editable`, `stale_lease` (with `stop` and `stopReason` when the run was "
-    "ended by someone else), `blocked`, `at_capacity` or `agent_unavailable`.",
+    "ended by someone else), `blocked`, `at_capacity`, `agent_unavailable` or "
+    "`budget_exhausted` (with `budgetScope`, `budgetScopeId` and `month`).",
     412: "`precondition_failed`: `If-Match` names another version.",
     413: "`payload_too_large`: request bodies are limited to 1 MiB.",
     422: "`invalid_request` (each refused field in `errors`), or `idempotency_conflict`.",

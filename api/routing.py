@@ -1,12 +1,13 @@
 """How routes are declared: the company router, the guards, the caller, the request check.
 
 Every ``/v1/companies/{cid}`` route hangs from ``company_router``. Who may call a route is
-its guard (``member``, ``admin``, ``run_agent``, ``own_claim``; ``operator`` off the company
-path): a guard authenticates the token, checks it against the path and leaves the caller in
-the request's state, where a handler receives it as ``who: Principal``. Then, before the
-body is read, ``check_request`` refuses path ids no resource can have and any query
-parameter the handler does not declare, empty or repeated (each as ``api.io.query_params``
-says); the handler's own signature is the list of what it takes.
+its guard (``member``, ``admin``, ``run_agent``, ``own_claim``, ``issue_watcher``;
+``operator`` off the company path): a guard authenticates the token, checks it against the
+path and leaves the caller in the request's state, where a handler receives it as
+``who: Principal``. Then, before the body is read, ``check_request`` refuses path ids no
+resource can have and any query parameter the handler does not declare, empty or repeated
+(each as ``api.io.query_params`` says); the handler's own signature is the list of what it
+takes.
 """
 
 from __future__ import annotations
@@ -20,14 +21,23 @@ from litestar import Litestar, Request, Response, Router
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
-from litestar.params import FromPath, KwargDefinition, ParameterKwarg, QueryParameter
+from litestar.params import (
+    CookieParameter,
+    FromPath,
+    HeaderParameter,
+    KwargDefinition,
+    ParameterKwarg,
+    QueryParameter,
+)
 from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler, Scope
 
 from api.auth import Principal, admin_of, member_of, principal, refuse
-from api.io import QUERY_STATE, parse_limit, query_params
+from api.io import QUERY_STATE, Sender, parse_limit, query_params
+from api.services import services
 from domain.errors import Forbidden, NotFound
-from service.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.reads.events import current_run_agent
+from service.reads.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 __all__ = [
     "COMPANY",
@@ -36,12 +46,15 @@ __all__ = [
     "Cursor",
     "Limit",
     "PathId",
+    "Send",
     "Who",
     "admin",
     "answer_options",
+    "any_token",
     "check_request",
     "company_router",
     "created_in",
+    "issue_watcher",
     "member",
     "operator",
     "own_claim",
@@ -86,6 +99,13 @@ async def admin(connection: Connection, _: BaseRouteHandler) -> None:
     _let_in(connection, await admin_of(connection, _company(connection)))
 
 
+async def any_token(connection: Connection, _: BaseRouteHandler) -> None:
+    """Any valid token: the operator's or a company's (no company in the path to check)."""
+    if _preflight(connection):
+        return
+    _let_in(connection, await principal(connection))
+
+
 async def operator(connection: Connection, _: BaseRouteHandler) -> None:
     """Only the operator token."""
     if _preflight(connection):
@@ -118,6 +138,22 @@ async def own_claim(connection: Connection, _: BaseRouteHandler) -> None:
     _let_in(connection, who)
 
 
+async def issue_watcher(connection: Connection, _: BaseRouteHandler) -> None:
+    """An admin, or the agent of the issue's current run (another agent: 403)."""
+    if _preflight(connection):
+        return
+    cid = _company(connection)
+    who = await member_of(connection, cid)
+    if who.kind == "agent":
+        iid = str(connection.path_params["iid"])
+        found, agent_id = await services(connection).read(current_run_agent, cid, iid)
+        if not found:
+            raise NotFound("issue", iid)
+        if agent_id != who.agent_id:
+            raise Forbidden("an agent token watches only the issue of its current run")
+    _let_in(connection, who)
+
+
 def _caller(request: Request[Any, Any, Any]) -> Principal:
     who = request.scope.get("state", {}).get(PRINCIPAL_STATE)
     if not isinstance(who, Principal):  # a route that takes ``who`` has no guard: a bug
@@ -128,8 +164,21 @@ def _caller(request: Request[Any, Any, Any]) -> Principal:
 #: The caller a guard let in, as a handler takes it: ``who: Who``.
 Who = NamedDependency[Principal]
 
+
+def _sender(request: Request[Any, Any, Any], who: Who) -> Sender:
+    cid = request.path_params.get("cid")
+    return Sender(request, who, None if cid is None else str(cid))
+
+
+#: The submit step, bound to the request and its caller: ``send: Send``, then
+#: ``return await send(command, status=201, location=…)``.
+Send = NamedDependency[Sender]
+
 #: What every handler may ask for by name.
-DEPENDENCIES = {"who": Provide(_caller, sync_to_thread=False)}
+DEPENDENCIES = {
+    "who": Provide(_caller, sync_to_thread=False),
+    "send": Provide(_sender, sync_to_thread=False),
+}
 
 
 def created_in(cid: str, collection: str) -> str:
@@ -191,7 +240,7 @@ def declared_query(handler: HTTPRouteHandler) -> frozenset[str]:
         ):
             continue
         if isinstance(kwarg, ParameterKwarg):
-            if kwarg.header or kwarg.cookie:
+            if isinstance(kwarg, HeaderParameter | CookieParameter) or kwarg.header or kwarg.cookie:
                 continue
             names.add(kwarg.name or kwarg.query or name)
         else:

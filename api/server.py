@@ -31,11 +31,11 @@ import uvicorn
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
-    HttpToolsProtocol,
     RequestResponseCycle,
 )
 from uvicorn.server import ServerState
 
+from api.streams import StreamHooks
 from service.problems import problem
 from service.settings import Settings
 
@@ -86,9 +86,10 @@ class _Refused(Exception):
     ``HttpParserCallbackError``); the answer is in ``_refusal``."""
 
 
-class LimitedHttpToolsProtocol(HttpToolsProtocol):
+class LimitedHttpToolsProtocol(StreamHooks):
     """uvicorn's httptools protocol with ``limits`` (a subclass from ``protocol_class`` sets
-    them: uvicorn builds each connection's protocol from the class alone)."""
+    them: uvicorn builds each connection's protocol from the class alone), and the event
+    streams' hooks (``api.streams``)."""
 
     limits = Limits()
 

@@ -59,8 +59,17 @@ class Change:
         before = self.issue.status
         version = self.issue.version + 1
         self.issue = self.issue.evolve(status=to, version=version, updated_at=self.now, **changes)
+        not_before = self.issue.not_before if "not_before" in changes else None
         self.events.append(
-            event(self.issue.id, before, to, version, actor or self.actor, self.reason)
+            event(
+                self.issue.id,
+                before,
+                to,
+                version,
+                actor or self.actor,
+                self.reason,
+                not_before=not_before,
+            )
         )
         self.states.append(self.issue)
 

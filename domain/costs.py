@@ -4,6 +4,10 @@ Each report adds to its run's cost and to the issue's ``spent``, exactly (``Deci
 When ``spent`` reaches ``perTaskUsd`` the report that crossed the cap ends the run
 (``budget_exceeded``) and the issue goes to ``handoff``, in the same decision: nothing can
 be spent on that run after it, so an overrun is at most that one report.
+
+With ``budget.includeSubtasks`` the cap is judged on the issue's own spend plus its
+subtasks' (all the way down): a subtask's report that brings an ancestor's total to the
+ancestor's cap stops the subtask's run the same way (``domain.budgets.SubtreeSpend``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.actors import Actor
+from domain.budgets import THRESHOLDS_PERCENT, BudgetScope, ScopeSpend, SubtreeSpend
 from domain.change import Change, Decision
 from domain.errors import InvalidRequest
 from domain.events import BudgetThresholdReached, IssueEvent, IssueHandedOff
@@ -27,14 +32,14 @@ __all__ = [
     "CostDimension",
     "CostReported",
     "Usage",
+    "ancestor_stop",
+    "budget_reached",
     "report_cost",
     "thresholds_crossed",
 ]
 
 #: Who stops a run that spent its budget.
 BUDGET_ACTOR = str(Actor.system("budget"))
-#: Shares of ``perTaskUsd`` that leave an activity entry when spending first reaches them.
-THRESHOLDS_PERCENT = (50, 80, 100)
 
 
 class CostDimension(StrEnum):
@@ -44,6 +49,7 @@ class CostDimension(StrEnum):
     AGENT = "agent"
     TEAM = "team"
     LABEL = "label"  #: once per label of the issue
+    MODEL = "model"  #: the report's ``model`` (none: the empty key)
     TOTAL = "total"  #: the whole company
 
 
@@ -69,6 +75,10 @@ class CostReported:
     lease: Lease
     #: Activity entries for budget thresholds this report reached (no version change).
     notes: tuple[IssueEvent, ...]
+    #: The cap that stopped the run: its scope and the scope's id (None: not stopped).
+    stopped_by: tuple[BudgetScope, str] | None = None
+    #: The issue's own thresholds this report reached (percent of ``perTaskUsd``).
+    own_thresholds: tuple[int, ...] = ()
 
     @property
     def stopped(self) -> bool:
@@ -87,15 +97,36 @@ def thresholds_crossed(before: Decimal, after: Decimal, budget: Decimal | None) 
     ]
 
 
-def budget_reached(issue: Issue) -> bool:
+def budget_reached(issue: Issue, subtasks_usd: Decimal = Decimal(0)) -> bool:
     budget = issue.budget_per_task_usd
-    return budget is not None and issue.spent_usd >= budget
+    return budget is not None and issue.spent_usd + subtasks_usd >= budget
+
+
+def ancestor_stop(ancestors: list[SubtreeSpend]) -> SubtreeSpend | None:
+    """The nearest ancestor (``ancestors`` nearest first) whose cap this report reached."""
+    return next((a for a in ancestors if a.exhausted), None)
 
 
 def report_cost(
-    issue: Issue, run: Run, lease: Lease, usage: Usage, *, now: datetime
+    issue: Issue,
+    run: Run,
+    lease: Lease,
+    usage: Usage,
+    *,
+    now: datetime,
+    monthly: ScopeSpend | None = None,
+    subtasks_usd: Decimal = Decimal(0),
+    ancestor: SubtreeSpend | None = None,
 ) -> CostReported:
     """Add ``usage`` to the run and the issue; at the cap, stop the run (→ ``handoff``).
+
+    ``subtasks_usd``: what the issue's subtasks spent, when its budget includes them (its
+    cap and thresholds are judged on its own spend plus theirs). ``ancestor``: the nearest
+    ancestor whose ``includeSubtasks`` cap this report reached (``ancestor_stop``).
+
+    ``monthly``: the monthly cap (``domain.budgets.judge``) this report's spend reached, if
+    one did: it stops the run as the issue's own cap does. The issue's own cap is named
+    first when both are reached.
 
     ``spent`` and the run's cost change without a new issue version: the version counts
     transitions and edits, and a report is neither (unless it stops the run)."""
@@ -108,6 +139,9 @@ def report_cost(
         output_tokens=run.output_tokens + usage.output_tokens,
     )
     budget = issue.budget_per_task_usd
+    sub = subtasks_usd if issue.budget_include_subtasks else Decimal(0)
+    total = issue.spent_usd + sub
+    own = tuple(thresholds_crossed(before + sub, total, budget))
     notes = tuple(
         BudgetThresholdReached(
             issue.id,
@@ -115,13 +149,28 @@ def report_cost(
             issue.status,
             issue.version,
             BUDGET_ACTOR,
-            f"{pct}% of the budget spent: ${issue.spent_usd} of ${budget}",
+            f"{pct}% of the budget spent: ${total} of ${budget}",
         )
-        for pct in thresholds_crossed(before, issue.spent_usd, budget)
+        for pct in own
     )
     change = Change(issue, now, BUDGET_ACTOR, None)
-    if budget_reached(issue):
-        change.reason = f"budget exceeded: spent ${issue.spent_usd} of ${budget}"
+    stopped_by: tuple[BudgetScope, str] | None = None
+    if budget_reached(issue, sub):
+        stopped_by = (BudgetScope.ISSUE, issue.id)
+        change.reason = f"budget exceeded: spent ${total} of ${budget}"
+    elif ancestor is not None and ancestor.exhausted:
+        stopped_by = (BudgetScope.ISSUE, ancestor.issue_id)
+        change.reason = (
+            f"budget of parent issue {ancestor.issue_id} (with its subtasks) exceeded: "
+            f"spent ${ancestor.spent_usd} of ${ancestor.cap_usd}"
+        )
+    elif monthly is not None and monthly.exhausted:
+        stopped_by = (monthly.scope, monthly.scope_id)
+        change.reason = (
+            f"monthly budget of {monthly.scope} {monthly.scope_id} exceeded: "
+            f"spent ${monthly.spent_usd} of ${monthly.cap_usd}"
+        )
+    if stopped_by is not None:
         change.move(
             IssueStatus.HANDOFF, Trigger.BUDGET_EXCEEDED, IssueHandedOff, current_run_id=None
         )
@@ -130,4 +179,4 @@ def report_cost(
         )
         assert ended_run is not None and ended_lease is not None
         run, lease = ended_run, ended_lease
-    return CostReported(change.decision(), run, lease, notes)
+    return CostReported(change.decision(), run, lease, notes, stopped_by, own)

@@ -10,6 +10,7 @@ __all__ = [
     "AgentUnavailable",
     "AtCapacity",
     "Blocked",
+    "BudgetExhausted",
     "DomainError",
     "FieldError",
     "Forbidden",
@@ -112,6 +113,21 @@ class AtCapacity(DomainError):
 
 class AgentUnavailable(DomainError):
     code = "agent_unavailable"
+
+
+class BudgetExhausted(DomainError):
+    """A monthly cap of one of the agent's scopes is spent: no new work for it until the
+    month turns or the cap is raised (``domain.budgets``)."""
+
+    code = "budget_exhausted"
+
+    def __init__(self, scope: str, scope_id: str, month: str) -> None:
+        super().__init__(
+            f"the {scope} {scope_id} has spent its monthly budget for {month}",
+            budgetScope=scope,
+            budgetScopeId=scope_id,
+            month=month,
+        )
 
 
 class PreconditionFailed(DomainError):

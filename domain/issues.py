@@ -23,12 +23,15 @@ from domain.events import (
     IssueReassigned,
     IssueUpdated,
 )
-from domain.model import AgentLoad, AgentStatus, Issue
+from domain.model import AgentLoad, AgentStatus, Issue, RetryPolicy
+from domain.priorities import Priority, label_priority
 from domain.statuses import TERMINAL, IssueStatus, Trigger, check_transition
+from domain.timing import is_due
 
 __all__ = [
     "BUDGET_EDITABLE",
     "DISPATCHER",
+    "NOT_BEFORE_EDITABLE",
     "PATCHABLE_FIELDS",
     "Decision",
     "assign_issue",
@@ -45,10 +48,27 @@ S = IssueStatus
 
 #: The only fields a PATCH may name.
 PATCHABLE_FIELDS: frozenset[str] = frozenset(
-    {"title", "description", "labels", "due_at", "budget_per_task_usd"}
+    {
+        "title",
+        "description",
+        "labels",
+        "due_at",
+        "budget_per_task_usd",
+        "budget_include_subtasks",
+        "priority",
+        "not_before",
+    }
 )
-#: Statuses in which ``budget.perTaskUsd`` may still change (before any run starts).
+#: The fields of ``budget`` (a PATCH naming one of them is a budget change).
+BUDGET_FIELDS = {
+    "budget_per_task_usd": "budget.perTaskUsd",
+    "budget_include_subtasks": "budget.includeSubtasks",
+}
+#: Statuses in which the budget (``perTaskUsd``, ``includeSubtasks``) may still change
+#: (before any run starts).
 BUDGET_EDITABLE: frozenset[IssueStatus] = frozenset({S.QUEUED, S.ASSIGNED})
+#: Statuses in which ``notBefore`` may change: while the issue waits for an agent.
+NOT_BEFORE_EDITABLE: frozenset[IssueStatus] = frozenset({S.QUEUED})
 
 #: Who gives queued work to agents (and a follow-up command's actor).
 DISPATCHER = str(Actor.system("dispatcher"))
@@ -79,7 +99,9 @@ def create_issue(
     blocked: bool,
 ) -> Decision:
     """A new issue, ``queued``; then assigned at once when an agent is named and active,
-    or when it has a team, is not blocked, and one of the team's agents is available."""
+    or when it has a team, is not blocked, and one of the team's agents is available. An
+    issue whose ``not_before`` is still to come stays ``queued`` (its agent or team set)
+    until then: the dispatcher gives it out once it is due."""
     issue = Issue(
         id=cmd.issue_id,
         company_id=company_id,
@@ -100,10 +122,22 @@ def create_issue(
         version=1,
         attempts=0,
         max_attempts=cmd.max_attempts,
+        priority=_priority(cmd.priority, cmd.labels) or Priority.MEDIUM,
+        not_before=cmd.not_before,
+        retry_policy=(
+            None
+            if cmd.retry_base_s is None or cmd.retry_max_s is None
+            else RetryPolicy(cmd.retry_base_s, cmd.retry_max_s)
+        ),
+        budget_include_subtasks=cmd.budget_include_subtasks,
     )
     change = Change(issue, now, actor, None)
-    change.events.append(IssueCreated(issue.id, None, S.QUEUED, 1, actor))
+    change.events.append(
+        IssueCreated(issue.id, None, S.QUEUED, 1, actor, not_before=issue.not_before)
+    )
     change.states.append(issue)
+    if not is_due(issue, now):
+        return change.decision()
     if agent is not None:
         if agent.status is AgentStatus.ACTIVE:
             change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned)
@@ -133,9 +167,10 @@ def dispatch_issue(
     now: datetime,
 ) -> Decision:
     """A queued issue gets an agent if it can: the agent it waits for, once active again;
-    else the least loaded available agent of its team. Anything else: no change."""
+    else the least loaded available agent of its team. Anything else (an issue whose
+    ``not_before`` is still to come, too): no change."""
     change = Change(issue, now, DISPATCHER, None)
-    if issue.status is not S.QUEUED:
+    if issue.status is not S.QUEUED or not is_due(issue, now):
         return change.decision()
     if issue.assigned_agent_id is not None:
         if waiting_agent is not None and waiting_agent.status is AgentStatus.ACTIVE:
@@ -145,6 +180,11 @@ def dispatch_issue(
     return change.decision()
 
 
+def _priority(given: str | None, labels: tuple[str, ...]) -> Priority | None:
+    """The priority asked for, else the one a ``priority:*`` label names."""
+    return Priority(given) if given is not None else label_priority(labels)
+
+
 def update_issue(issue: Issue, cmd: UpdateIssue, *, now: datetime, actor: str) -> Decision:
     """Apply a PATCH. Terminal issues are frozen; the budget is fixed once a run has started."""
     if issue.status in TERMINAL:
@@ -152,16 +192,24 @@ def update_issue(issue: Issue, cmd: UpdateIssue, *, now: datetime, actor: str) -
     unknown = cmd.fields_set - PATCHABLE_FIELDS
     if unknown:
         raise InvalidRequest.at([sorted(unknown)[0]], "this field cannot be changed by PATCH")
-    if "budget_per_task_usd" in cmd.fields_set and issue.status not in BUDGET_EDITABLE:
+    budget_named = [BUDGET_FIELDS[name] for name in sorted(cmd.fields_set & BUDGET_FIELDS.keys())]
+    if budget_named and issue.status not in BUDGET_EDITABLE:
         raise NotEditable(
-            f"budget.perTaskUsd cannot change once the issue is {issue.status}",
+            f"{budget_named[0]} cannot change once the issue is {issue.status}",
             currentStatus=str(issue.status),
         )
-    changes = {
-        name: getattr(cmd, name)
-        for name in cmd.fields_set
-        if getattr(cmd, name) != getattr(issue, name)
-    }
+    if "not_before" in cmd.fields_set and issue.status not in NOT_BEFORE_EDITABLE:
+        raise NotEditable(
+            f"notBefore can change only while the issue is queued, not {issue.status}",
+            currentStatus=str(issue.status),
+        )
+    wanted = {name: getattr(cmd, name) for name in cmd.fields_set}
+    if "priority" in wanted or "labels" in wanted:
+        # A priority:* label in new labels sets the priority unless the PATCH names one.
+        priority = _priority(wanted.pop("priority", None), wanted.get("labels") or ())
+        if priority is not None:
+            wanted["priority"] = priority
+    changes = {name: value for name, value in wanted.items() if value != getattr(issue, name)}
     change = Change(issue, now, actor, None)
     if changes:
         change.edit(IssueUpdated, **changes)

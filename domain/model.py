@@ -7,14 +7,24 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.priorities import Priority
 from domain.statuses import IssueStatus
 
-__all__ = ["AgentLoad", "AgentStatus", "Issue"]
+__all__ = ["AgentLoad", "AgentStatus", "Issue", "RetryPolicy"]
 
 
 class AgentStatus(StrEnum):
     ACTIVE = "active"  #: takes new work
     PAUSED = "paused"  #: keeps what it has, gets nothing new
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long a retry waits (``domain.retries``): ``base_seconds`` doubled per retry,
+    never above ``max_seconds``. ``base_seconds`` 0 retries at once."""
+
+    base_seconds: int
+    max_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,14 @@ class Issue:
     max_attempts: int
     #: The fencing number of the latest lease: grows by one per lease, never reused.
     lease_fence: int = 0
+    #: Claims and dispatch take higher priority first, then oldest.
+    priority: Priority = Priority.MEDIUM
+    #: Nothing claims or dispatches the issue before this time (None: at once).
+    not_before: datetime | None = None
+    #: The issue's own retry backoff (None: the process's ``AGENTQ_RETRY_*`` defaults).
+    retry_policy: RetryPolicy | None = None
+    #: ``budget.includeSubtasks``: the subtasks' spend counts against ``budget_per_task_usd``.
+    budget_include_subtasks: bool = False
 
     def evolve(self, **changes: object) -> Issue:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -23,16 +23,15 @@ from domain.events import (
     IssueHandedOff,
     IssueInReview,
     IssueRejected,
-    IssueRequeued,
     IssueStarted,
 )
 from domain.issues import DISPATCHER
-from domain.model import AgentLoad, AgentStatus, Issue
+from domain.model import AgentLoad, AgentStatus, Issue, RetryPolicy
+from domain.retries import NO_BACKOFF, retry_or_fail
 from domain.statuses import TERMINAL, IssueStatus, Trigger
 
 __all__ = [
     "LEASE_SECONDS",
-    "PRIORITIES",
     "STOP_REASONS",
     "SWEEPER",
     "Ended",
@@ -51,7 +50,6 @@ __all__ = [
     "hand_off_for_dependency",
     "handoff_run",
     "hold_lease",
-    "priority_of",
     "renew_lease",
     "review_issue",
 ]
@@ -59,9 +57,7 @@ __all__ = [
 S = IssueStatus
 
 #: Allowed ``leaseSeconds`` of a claim, and the default.
-LEASE_SECONDS = (10, 3600, 60)
-#: ``priority:*`` labels, most urgent first; an issue without one ranks below ``low``.
-PRIORITIES = ("critical", "high", "medium", "low")
+LEASE_SECONDS = (5, 3600, 60)
 #: Who expires a lease that was not renewed in time.
 SWEEPER = str(Actor.system("sweeper"))
 
@@ -92,16 +88,6 @@ STOP_REASONS = frozenset(
         ExitReason.BUDGET_EXCEEDED,
     }
 )
-
-
-def priority_of(labels: tuple[str, ...]) -> int:
-    """4 for ``priority:critical`` … 1 for ``priority:low``, 0 without a priority label."""
-    ranks = [
-        len(PRIORITIES) - PRIORITIES.index(label[9:])
-        for label in labels
-        if label.startswith("priority:") and label[9:] in PRIORITIES
-    ]
-    return max(ranks, default=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,27 +285,6 @@ def handoff_run(issue: Issue, run: Run, lease: Lease, *, now: datetime, reason: 
     )
 
 
-def _retry_or_fail(change: Change, trigger: Trigger, agent: AgentLoad | None) -> None:
-    """After a run ends without completing: a new attempt while attempts remain, else failed.
-
-    A team issue goes back to its team's queue (any of its agents may take it); an issue of
-    one agent goes back to that agent at once if it is active."""
-    issue = change.issue
-    if issue.attempts >= issue.max_attempts:
-        change.move(S.FAILED, trigger, IssueFailed, current_run_id=None)
-        return
-    keep_agent = issue.assigned_team_id is None
-    change.move(
-        S.QUEUED,
-        trigger,
-        IssueRequeued,
-        current_run_id=None,
-        assigned_agent_id=issue.assigned_agent_id if keep_agent else None,
-    )
-    if keep_agent and agent is not None and agent.status is AgentStatus.ACTIVE:
-        change.move(S.ASSIGNED, Trigger.ASSIGN, IssueAssigned, actor=DISPATCHER)
-
-
 def fail_run(
     issue: Issue,
     run: Run,
@@ -330,11 +295,14 @@ def fail_run(
     details: dict[str, Any] | None,
     retryable: bool,
     agent: AgentLoad | None,
+    retry: RetryPolicy = NO_BACKOFF,
+    jitter: float = 0.0,
 ) -> Ended:
-    """``retryable: false`` → ``failed``; ``true`` → a new attempt while attempts remain."""
+    """``retryable: false`` → ``failed``; ``true`` → a new attempt while attempts remain,
+    after its backoff (``retry`` unless the issue has its own policy; ``jitter`` the draw)."""
     change = Change(issue, now, str(Actor.agent(run.agent_id)), reason)
     if retryable:
-        _retry_or_fail(change, Trigger.FAIL, agent)
+        retry_or_fail(change, Trigger.FAIL, agent, retry, jitter)
     else:
         change.move(S.FAILED, Trigger.FAIL, IssueFailed, current_run_id=None)
     exit_details = {"reason": reason, "details": details, "retryable": retryable}
@@ -346,11 +314,19 @@ def fail_run(
 
 
 def expire_lease(
-    issue: Issue, run: Run, lease: Lease, *, now: datetime, agent: AgentLoad | None
+    issue: Issue,
+    run: Run,
+    lease: Lease,
+    *,
+    now: datetime,
+    agent: AgentLoad | None,
+    retry: RetryPolicy = NO_BACKOFF,
+    jitter: float = 0.0,
 ) -> Ended:
-    """The sweep found the lease past ``expires_at``: the run ends, a new attempt or failed."""
+    """The sweep found the lease past ``expires_at``: the run ends, and it counts as a
+    retryable failure (a new attempt after its backoff, or failed)."""
     change = Change(issue, now, SWEEPER, "lease expired")
-    _retry_or_fail(change, Trigger.LEASE_EXPIRED, agent)
+    retry_or_fail(change, Trigger.LEASE_EXPIRED, agent, retry, jitter)
     return Ended(
         change.decision(),
         _end(run, now, ExitReason.LEASE_EXPIRED),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
+from datetime import datetime
 
-__all__ = ["new_id"]
+__all__ = ["derived_id", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 _RANDOM_BITS = 80
@@ -35,7 +37,19 @@ _next_value = _Monotonic().next
 
 def new_id(prefix: str) -> str:
     """A new id such as ``iss_01jqz…``: sorts by creation time (to the millisecond)."""
-    value = _next_value()
+    return _text(prefix, _next_value())
+
+
+def derived_id(prefix: str, at: datetime, *parts: str) -> str:
+    """The same id every time for the same ``at`` and ``parts`` (the scheduler's commands
+    for one routine tick, and the issue it creates, are each made once however often they
+    are sent): ``at`` as the time part, a hash of ``parts`` as the rest."""
+    ms = int(at.timestamp() * 1000)
+    digest = hashlib.sha256("|".join(parts).encode()).digest()
+    return _text(prefix, ms << _RANDOM_BITS | int.from_bytes(digest[:10], "big"))
+
+
+def _text(prefix: str, value: int) -> str:
     chars = []
     for _ in range(26):
         value, digit = divmod(value, 32)

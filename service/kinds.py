@@ -2,7 +2,7 @@
 
 Per kind: its name (what a 404 calls it), its id prefix (``iss`` makes ``iss_01j…``), the
 table that holds it, the path parameter naming one in the API's routes, and the field a log
-line carries its id in. Pure data: ids, the command log (``service.pipeline``), the API's
+line carries its id in. Pure data: ids, the command log (``service.commands.pipeline``), the API's
 access checks and request log read it here instead of keeping maps of their own.
 """
 
@@ -18,6 +18,7 @@ __all__ = [
     "BY_PREFIX",
     "KINDS",
     "LOG_FIELDS",
+    "OTHER_PATH_PARAMS",
     "Kind",
     "kind_of",
 ]
@@ -29,7 +30,7 @@ class Kind:
     name: str
     #: Its ids are ``<prefix>_<26 characters>``.
     prefix: str
-    #: The table of ``service.db.tables`` that holds it.
+    #: The table of ``service.store.tables`` that holds it.
     table: str
     #: The API's path parameter naming one (``/issues/{iid}``), if a route names one.
     path_param: str | None = None
@@ -56,12 +57,17 @@ COMMENT = Kind("comment", "cmt", "comments")
 ACTIVITY = Kind("activity", "act", "activity")
 COST = Kind("cost", "cost", "cost_events")
 EVENT = Kind("event", "evt", "webhook_events")
+ROUTINE = Kind("routine", "rtn", "routines", "rtid", "routine_id")
 
 #: Every kind above, in that order.
 KINDS: tuple[Kind, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Kind))
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS}
 BY_PATH_PARAM: dict[str, Kind] = {k.path_param: k for k in KINDS if k.path_param is not None}
-#: The id fields log lines carry, in the order ``service.logs.ID_FIELDS`` puts them (and agent_id).
+#: Path parameters that name no one kind: a budget's scope, and the id of what it caps (an
+#: agent's, a team's or the company's, looked up by ``service.commands.handlers.budgets``).
+OTHER_PATH_PARAMS = frozenset({"budget_scope", "sid"})
+#: The id fields log lines carry, in the order ``service.observability.logs.ID_FIELDS`` puts
+#: them (and agent_id).
 LOG_FIELDS: tuple[str, ...] = tuple(k.log_field for k in KINDS if k.log_field is not None)
 
 

@@ -10,8 +10,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from service.db.engine import make_engine
 from service.settings import Settings, get_settings
+from service.store.engine import make_engine
 
 __all__ = ["pending", "upgrade"]
 

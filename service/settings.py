@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.approvals import DEFAULT_EXPIRES_IN_S, MAX_EXPIRES_IN_S
+from domain.model import RetryPolicy
+from domain.timing import MAX_BASE_SECONDS, MAX_MAX_SECONDS
+
 __all__ = ["Settings", "get_settings"]
 
 
@@ -53,11 +57,16 @@ class Settings(BaseSettings):
     command_wait_ms: int = Field(default=10_000, ge=0, le=120_000)
     #: Number of command shard queues; each is applied by one thread at a time.
     command_shards: int = Field(default=8, ge=1, le=256)
-    #: Threads publishing to the broker per API process (pika is blocking).
-    publisher_threads: int = Field(default=8, ge=1, le=64)
+    #: Most commands of a shard a commands worker applies in one transaction (those already
+    #: waiting: a lone command is applied at once); 1 applies each in its own, as Dramatiq's
+    #: worker does. At most 64: each command is a savepoint, and PostgreSQL caches 64
+    #: subtransactions per transaction (past that, every snapshot of the database slows).
+    #: 1 by default until a benchmark on a quiet machine shows batches pay (docs/architecture.md).
+    command_batch: int = Field(default=1, ge=1, le=64)
     #: A publish to the broker (connecting if need be, and RabbitMQ's confirm) that has not
-    #: completed within this long fails, in seconds: the API answers 503, and the publishing
-    #: thread's connection is dropped, so nothing of it goes on after the answer.
+    #: completed within this long fails, in seconds: the API answers 503, and the connection
+    #: it was on is dropped, so nothing of it goes on after the answer (the API's publisher,
+    #: ``workers.async_publisher``, and every blocking one, ``workers.broker``).
     publish_timeout_s: float = Field(default=5.0, gt=0, le=60)
     #: How long an API process trusts a token it has looked up, in seconds (0: never cached).
     #: A revoked token stops working at once on the API process that revoked it, and within
@@ -68,6 +77,15 @@ class Settings(BaseSettings):
     rate_limit: int = Field(default=1200, ge=0)
     #: The rate limit's window, in seconds.
     rate_limit_window_s: float = Field(default=10.0, gt=0, le=3600)
+    #: How long an approval waits for a decision when its request names no
+    #: ``expiresInSeconds``, in seconds; then it expires.
+    approval_timeout_s: int = Field(default=DEFAULT_EXPIRES_IN_S, ge=1, le=MAX_EXPIRES_IN_S)
+    #: The first retry after a retryable failure or an expired lease waits up to this long,
+    #: in seconds (0: retry at once); each later retry up to twice as long as the one before
+    #: (full jitter: a uniform draw up to that), for issues without their own ``retryPolicy``.
+    retry_base_s: int = Field(default=10, ge=0, le=MAX_BASE_SECONDS)
+    #: No retry waits longer than this, in seconds (the backoff's cap).
+    retry_max_s: int = Field(default=600, ge=0, le=MAX_MAX_SECONDS)
     #: How often the scheduler sweeps expired leases and dispatches, in seconds.
     sweep_interval_s: float = Field(default=5.0, gt=0)
     #: Log level of every process.
@@ -113,6 +131,19 @@ class Settings(BaseSettings):
     #: ``Retry-After`` and closed.
     max_connections: int = Field(default=1000, ge=1, le=100_000)
 
+    #: An event stream with nothing to send writes a comment line this often, in seconds,
+    #: so that proxies do not close it as idle.
+    events_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+    #: An event stream reads the activity table at least this often, in seconds, even with
+    #: no notification (a lost one only delays).
+    events_poll_s: float = Field(default=5.0, gt=0, le=300)
+    #: An event stream whose client has not taken what the server holds for it (the socket's
+    #: buffer) within this long, in seconds, is closed; the client resumes with Last-Event-ID.
+    events_send_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    #: The server ends an event stream after this long, in seconds (the client resumes with
+    #: Last-Event-ID, maybe on another replica: streams spread again after a scale-out).
+    events_max_s: float = Field(default=3600.0, gt=0, le=86_400)
+
     @model_validator(mode="after")
     def _distributed_needs_redis(self) -> Settings:
         if self.broker_url and not self.redis_url:
@@ -133,6 +164,11 @@ class Settings(BaseSettings):
     @property
     def retry_schedule_s(self) -> tuple[float, ...]:
         return tuple(float(x) for x in self.webhook_retry_schedule_s.split(",") if x.strip())
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry backoff of issues that name none."""
+        return RetryPolicy(self.retry_base_s, self.retry_max_s)
 
     @property
     def distributed(self) -> bool:

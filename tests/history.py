@@ -7,17 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from domain.events import NOTE_TYPES
 from domain.statuses import TRANSITIONS
-from service.db import tables as t
-
-#: Activity entries that note something without a transition (the version stays).
-NOTES = {
-    "issue.commented",
-    "budget.threshold",
-    "approval.requested",
-    "approval.approved",
-    "approval.rejected",
-}
+from service.store import tables as t
 
 
 def check_history(engine: Engine, company_id: str) -> int:
@@ -26,7 +18,11 @@ def check_history(engine: Engine, company_id: str) -> int:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(t.activity)
-            .where(t.activity.c.company_id == company_id, t.activity.c.type.not_in(NOTES))
+            .where(
+                t.activity.c.company_id == company_id,
+                t.activity.c.issue_id.is_not(None),  # the company's own entries have no path
+                t.activity.c.type.not_in(NOTE_TYPES),
+            )
             .order_by(t.activity.c.issue_id, t.activity.c.version)
         ).all()
     last: dict[str, Any] = {}

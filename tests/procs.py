@@ -25,6 +25,11 @@ SWEEP_INTERVAL_S = 1.0
 #: The test and benchmark stacks count every request against a limit no test reaches (a
 #: test of the limit itself runs a stack of its own with a small one).
 RATE_LIMIT_ENV = {"AGENTQ_RATE_LIMIT": "10000000"}
+#: Retries in tests: at once, as before backoff existed (the tests of backoff give their issues
+#: a retryPolicy, or run a stack of their own with AGENTQ_RETRY_BASE_S set).
+RETRY_ENV = {"AGENTQ_RETRY_BASE_S": "0"}
+#: Event streams in tests: a keep-alive comment every second, so a test sees one soon.
+EVENTS_ENV = {"AGENTQ_EVENTS_KEEPALIVE_S": "1"}
 WEBHOOK_ENV = {
     "AGENTQ_WEBHOOK_ALLOW_PRIVATE": "true",
     # Receivers bind port 0 (the kernel's ephemeral range); port 9 is the discard port
@@ -51,16 +56,26 @@ class ServiceUrls:
         }
 
 
+#: Ports ``free_port`` has handed out in this test run: never handed out twice, since a
+#: process may not have bound its port yet when the next one is chosen.
+_HANDED: set[int] = set()
+#: How many times a process whose port was taken after all is started again on another.
+PORT_RETRIES = 3
+
+
 def free_port() -> int:
     """A free port below the kernel's ephemeral range (32768+), so no outgoing connection
-    can take it between this check and the server's bind."""
+    can take it between this check and the server's bind; never one handed out before."""
     for _ in range(200):
         port = random.randint(20000, 32000)
+        if port in _HANDED:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _HANDED.add(port)
             return port
     raise RuntimeError("no free port in 20000-32000")
 
@@ -74,6 +89,14 @@ class Process:
     log: Path
     #: Where a worker or scheduler serves ``/metrics`` (None: the API process).
     metrics_port: int | None = None
+    #: How it was started (``spawn``'s arguments), so it can be started again.
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def port_was_taken(self) -> bool:
+        """It exited because another socket had its port (a race no check can close: the
+        port was free when chosen)."""
+        return self.popen.poll() is not None and "address already in use" in self.tail(80).lower()
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = STOP_WAIT_S) -> None:
         if self.popen.poll() is None:
@@ -103,7 +126,7 @@ def spawn(
         popen = subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, env=full_env, stdout=handle, stderr=subprocess.STDOUT
         )
-    return Process(name, popen, log, metrics_port)
+    return Process(name, popen, log, metrics_port, args, env)
 
 
 @dataclass
@@ -117,7 +140,7 @@ class Stack:
     log_dir: Path
     processes: list[Process] = field(default_factory=list)
 
-    def wait_healthy(self, timeout_s: float = 30) -> None:
+    def wait_healthy(self, timeout_s: float = 60) -> None:
         """Wait for ``/ready``; on failure stop every process started (no orphans)."""
         try:
             self._wait_healthy(timeout_s)
@@ -127,10 +150,16 @@ class Stack:
 
     def _wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
+        retries = PORT_RETRIES
         while time.monotonic() < deadline:
-            for p in self.processes:
-                if p.popen.poll() is not None:
-                    raise RuntimeError(f"{p.name} exited early:\n{p.tail()}")
+            for i, p in enumerate(self.processes):
+                if p.popen.poll() is None:
+                    continue
+                if retries > 0 and p.port_was_taken() and self._can_move(p):
+                    retries -= 1
+                    self.processes[i] = self._respawn_elsewhere(p)
+                    continue
+                raise RuntimeError(f"{p.name} exited early:\n{p.tail()}")
             try:
                 if httpx.get(self.base_url + "/ready", timeout=2).status_code == 200:
                     return
@@ -139,6 +168,21 @@ class Stack:
             time.sleep(0.1)
         logs = "\n".join(f"--- {p.name}\n{p.tail()}" for p in self.processes)
         raise RuntimeError(f"{self.kind} stack not ready in {timeout_s}s\n{logs}")
+
+    def _can_move(self, p: Process) -> bool:
+        serves_api = p.args == ["-m", "api"] and p.env.get("AGENTQ_PORT") == self.env["AGENTQ_PORT"]
+        return p.metrics_port is not None or serves_api
+
+    def _respawn_elsewhere(self, p: Process) -> Process:
+        """``p`` again on a new port: its metrics port, or the stack's API port (then every
+        later process and the base URL follow)."""
+        metrics = p.metrics_port is not None
+        env = {k: v for k, v in p.env.items() if k != "AGENTQ_METRICS_PORT"}
+        if not metrics:
+            port = free_port()
+            self.env["AGENTQ_PORT"] = env["AGENTQ_PORT"] = str(port)
+            self.base_url = f"http://127.0.0.1:{port}"
+        return spawn(p.name, p.args, env, self.log_dir, metrics=metrics)
 
     def stop(self) -> None:
         """SIGTERM to every process at once, then wait for each (as an orchestrator would)."""
@@ -184,6 +228,8 @@ def start_embedded(log_dir: Path, overrides: dict[str, str] | None = None) -> St
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
         **WEBHOOK_ENV,
         **RATE_LIMIT_ENV,
+        **EVENTS_ENV,
+        **RETRY_ENV,
         **(overrides or {}),
     }
     stack = Stack("embedded", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)
@@ -210,6 +256,8 @@ def start_distributed(
         "AGENTQ_SWEEP_INTERVAL_S": str(SWEEP_INTERVAL_S),
         **WEBHOOK_ENV,
         **RATE_LIMIT_ENV,
+        **EVENTS_ENV,
+        **RETRY_ENV,
         **(overrides or {}),
     }
     stack = Stack("distributed", f"http://127.0.0.1:{port}", ADMIN_TOKEN, env, log_dir)

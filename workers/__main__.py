@@ -10,33 +10,45 @@ import threading
 import redis
 from dramatiq import Worker
 
-from service.logs import configure_logging
-from service.metrics import serve_worker_metrics
-from service.replies import RedisResultPublisher
+from service.commands.replies import RedisResultPublisher
+from service.observability.logs import configure_logging
+from service.observability.metrics import serve_worker_metrics
 from service.settings import Settings, get_settings
 from workers.bootstrap import bootstrap
 from workers.broker import PoolWorker
 from workers.bulk import BULK_QUEUE
+from workers.command_consumer import BatchConsumer
 from workers.commands import queue_name
-from workers.shards import ShardBalancer, broker_namespace
+from workers.shards import Consumer, ShardBalancer, broker_namespace
 from workers.webhooks import WEBHOOKS_QUEUE
 
 log = logging.getLogger("agentq.workers")
 
 
 def run_commands_pool() -> None:
-    """Apply commands from the shard queues this process owns, one message per shard at a
-    time (prefetch 1, ack after commit). Running processes share the shards between them
-    (``workers.shards``); each shard queue also has single-active-consumer."""
+    """Apply commands from the shard queues this process owns: the waiting messages of a
+    shard, up to ``AGENTQ_COMMAND_BATCH``, in one transaction, acked after the commit
+    (``workers.command_consumer``); with a batch of 1, one message per shard at a time on
+    Dramatiq's worker (prefetch 1, ack after commit). Running processes share the shards
+    between them (``workers.shards``); each shard queue also has single-active-consumer."""
     settings = get_settings()
     if not settings.distributed or not settings.redis_url:
         raise SystemExit(
             "the commands pool runs in distributed mode: set AGENTQ_BROKER_URL and AGENTQ_REDIS_URL"
         )
-    proc = bootstrap(settings, pool_size=settings.command_shards)
-    proc.apply_commands(RedisResultPublisher(settings.redis_url))
+    # No pre-ping: the applier retries a command that met a dropped connection.
+    proc = bootstrap(settings, pool_size=settings.command_shards, pre_ping=False)
+    applier = proc.apply_commands(RedisResultPublisher(settings.redis_url))
 
-    def shard_worker(shard: int) -> Worker:
+    def shard_consumer(shard: int) -> Consumer:
+        if settings.command_batch > 1:
+            return BatchConsumer(
+                proc.broker,
+                queue_name(shard),
+                applier.apply_batch,
+                batch=settings.command_batch,
+                stop_timeout_s=settings.stop_timeout_s,
+            )
         worker = PoolWorker(
             proc.broker,
             queues={queue_name(shard)},
@@ -51,7 +63,7 @@ def run_commands_pool() -> None:
     balancer = ShardBalancer(
         redis.Redis.from_url(settings.redis_url, socket_timeout=5),
         settings.command_shards,
-        shard_worker,
+        shard_consumer,
         namespace=broker_namespace(settings.broker_url or ""),
     )
     stop = _stop_on_signals()

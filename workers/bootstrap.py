@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from dramatiq.broker import Broker
 from sqlalchemy.engine import Engine
 
-from service.bulk import BulkRunner
-from service.db.engine import make_engine
-from service.pipeline import Applier, Publish
+from service.commands.batches import BatchApplier
+from service.commands.bulk_runner import BulkRunner
+from service.commands.pipeline import Publish
 from service.settings import Settings
+from service.store.engine import make_engine
 from service.webhooks.delivery import Deliverer
 from workers.broker import make_broker
 from workers.commands import CommandBus, declare_command_actors
@@ -43,9 +44,15 @@ class Process:
     jobs: JobSender
     handlers: Handlers = field(default_factory=Handlers)
 
-    def apply_commands(self, publish: Publish) -> Applier:
+    def apply_commands(self, publish: Publish) -> BatchApplier:
         """This process applies the commands it consumes, answering through ``publish``."""
-        applier = Applier(self.engine, publish, enqueue=self.bus.publish, jobs=self.jobs.send)
+        applier = BatchApplier(
+            self.engine,
+            publish,
+            enqueue=self.bus.publish,
+            jobs=self.jobs.send,
+            retry=self.settings.retry_policy,
+        )
         self.handlers.applier = applier
         return applier
 
@@ -80,9 +87,10 @@ class Process:
         self.engine.dispose()
 
 
-def bootstrap(settings: Settings, *, pool_size: int) -> Process:
-    """The engine (``pool_size`` connections), the broker and every actor on it."""
-    engine = make_engine(settings, pool_size=pool_size)
+def bootstrap(settings: Settings, *, pool_size: int, pre_ping: bool = True) -> Process:
+    """The engine (``pool_size`` connections; ``pre_ping``: ``make_engine``'s), the broker
+    and every actor on it."""
+    engine = make_engine(settings, pool_size=pool_size, pre_ping=pre_ping)
     broker = make_broker(settings)
     handlers = Handlers()
     bus = CommandBus(declare_command_actors(broker, settings.command_shards, handlers))

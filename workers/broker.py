@@ -11,11 +11,14 @@ import pika
 import pika.exceptions
 from dramatiq import Worker
 from dramatiq.broker import Broker
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.rabbitmq import DEAD_MESSAGE_TTL, RabbitmqBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name, q_name, xq_name
 from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
 
 from service.settings import Settings
+from workers.command_consumer import BatchingRabbitmqConsumer
 
 __all__ = [
     "COMMAND_QUEUE_PREFIX",
@@ -66,9 +69,57 @@ class AgentqRabbitmqBroker(RabbitmqBroker):
             params.stack_timeout = publish_timeout_s
             params.blocked_connection_timeout = publish_timeout_s
 
+    @property
+    def consumer_class(self) -> type[BatchingRabbitmqConsumer]:
+        """Dramatiq's consumer, able to take the messages already received and ack them at
+        once (``workers.command_consumer``)."""
+        return BatchingRabbitmqConsumer
+
     def _parameter_list(self) -> list[pika.connection.Parameters]:
         params = self.parameters
         return list(params) if isinstance(params, list) else [params]
+
+    def parameter_list(self) -> list[pika.connection.Parameters]:
+        """Where RabbitMQ is (one entry per node of a list), its time limits set to
+        ``publish_timeout_s``: for a publisher with a connection of its own."""
+        return [copy.copy(p) for p in self._parameter_list()]
+
+    # --- what Dramatiq declares and publishes, for a publisher on another connection -------
+    # (``workers.async_publisher``; a unit test holds these equal to Dramatiq's own calls)
+
+    def queue_declarations(self, queue_name: str) -> list[tuple[str, dict[str, Any]]]:
+        """The queues Dramatiq declares before it publishes to ``queue_name``, with their
+        arguments: the queue, its delay queue and its dead letters."""
+        canonical = q_name(queue_name)
+        arguments = self._build_queue_arguments(canonical)
+        return [
+            (canonical, arguments),
+            (dq_name(canonical), arguments),
+            (xq_name(canonical), self._xq_arguments()),
+        ]
+
+    @staticmethod
+    def message_properties(message: Message[Any]) -> pika.BasicProperties:
+        """The properties Dramatiq publishes ``message`` with (persistent)."""
+        return pika.BasicProperties(
+            delivery_mode=2, priority=message.options.get("broker_priority")
+        )
+
+    def _xq_arguments(self) -> dict[str, Any]:
+        """The dead-letter queue's arguments: Dramatiq's TTL, and quorum like the others.
+        Dramatiq declares it classic, on the node its declarer is connected to; each publish
+        and each consumer declares a queue's dead letters too, so with that one node gone its
+        queue could not be published to or consumed ("home node ... of durable queue
+        'commands.2.XQ' ... is down"), quorum or not (tests/soak/)."""
+        arguments: dict[str, Any] = {"x-message-ttl": DEAD_MESSAGE_TTL}
+        if self.quorum:
+            arguments["x-queue-type"] = "quorum"  # RabbitMQ 3.10+: quorum queues honour a TTL
+        return arguments
+
+    def _declare_xq_queue(self, queue_name: str) -> Any:
+        return self.channel.queue_declare(
+            queue=xq_name(queue_name), durable=True, arguments=self._xq_arguments()
+        )
 
     def _build_queue_arguments(self, queue_name: str) -> dict[str, Any]:
         arguments: dict[str, Any] = super()._build_queue_arguments(queue_name)  # type: ignore[no-untyped-call]

@@ -1,4 +1,5 @@
-"""The bulk pool: applies recorded bulk operations issue by issue (see ``service.bulk``)."""
+"""The bulk pool: applies recorded bulk operations issue by issue
+(see ``service.commands.bulk_runner``)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import dramatiq
 from dramatiq.broker import Broker
+from dramatiq.message import Message
 
-from service.envelope import Envelope, decode, encode
+from service.commands.envelope import Envelope, decode, encode
 from workers.broker import COMMAND_QUEUE_PREFIX
 from workers.handlers import Handlers
 
@@ -47,14 +48,21 @@ def declare_command_actors(
 
 
 class CommandBus:
-    """Publishes envelopes to their shard (blocking: call it from a thread, not the loop)."""
+    """Publishes envelopes to their shard (blocking: call it from a thread, not the loop; the
+    API publishes ``message(env)`` on its loop instead, ``workers.async_publisher``)."""
 
     def __init__(self, actors: list[dramatiq.Actor[Any, Any]]) -> None:
         self.actors = actors
 
+    def message(self, env: Envelope) -> Message[Any]:
+        """The Dramatiq message of ``env``, addressed to its shard's queue."""
+        return self._actor(env).message(encode(env))
+
     def publish(self, env: Envelope) -> None:
-        shard = shard_for(env.command.shard_key, len(self.actors))
-        self.actors[shard].send(encode(env))
+        self._actor(env).send(encode(env))
+
+    def _actor(self, env: Envelope) -> dramatiq.Actor[Any, Any]:
+        return self.actors[shard_for(env.command.shard_key, len(self.actors))]
 
     def ping(self) -> None:
         """Raise if the broker does not answer (the in-process stub always does)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.bulk import BulkRunner
-from service.pipeline import Applier
+from service.commands.batches import BatchApplier
+from service.commands.bulk_runner import BulkRunner
 from service.webhooks.delivery import Deliverer
 
 __all__ = ["Handlers"]
@@ -15,11 +15,11 @@ __all__ = ["Handlers"]
 class Handlers:
     """Set by the process for the pools it runs; a message for another pool is a bug."""
 
-    applier: Applier | None = None
+    applier: BatchApplier | None = None
     deliverer: Deliverer | None = None
     runner: BulkRunner | None = None
 
-    def the_applier(self) -> Applier:
+    def the_applier(self) -> BatchApplier:
         if self.applier is None:
             raise RuntimeError("this process does not apply commands")
         return self.applier

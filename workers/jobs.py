@@ -7,7 +7,7 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import Broker
 
-from service.jobs import JobKind
+from service.commands.jobs import JobKind
 from workers.bulk import declare_bulk_actor
 from workers.handlers import Handlers
 from workers.webhooks import WebhookActors, declare_webhook_actors

@@ -1,4 +1,5 @@
-"""The scheduler: one leader at a time enqueues lease expiries and dispatches.
+"""The scheduler: one leader at a time enqueues lease expiries, dispatches, routine ticks,
+approval expiries and overdue notices.
 
 It decides nothing itself: it finds candidates and sends commands down the same serial
 command path as every other change, where each is checked again under the issue's lock.
@@ -21,19 +22,25 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.approvals import ApprovalStatus
-from domain.commands import DispatchIssue, ExpireLease
+from domain.budgets import month_of
+from domain.commands import DispatchIssue, ExpireApproval, ExpireLease, FireRoutine, MarkOverdue
+from domain.events import IssueOverdue
 from domain.issues import DISPATCHER
 from domain.model import AgentStatus
+from domain.routines import ROUTINES
 from domain.runs import SWEEPER
-from domain.statuses import IssueStatus
+from domain.statuses import NON_TERMINAL, IssueStatus
+from domain.timing import TIMEKEEPER
 from domain.webhooks import DeliveryStatus
-from service import metrics
 from service.clock import utc_now
-from service.db import tables as t
-from service.db.repo import agent_load, not_blocked
-from service.envelope import Envelope
-from service.jobs import Job, JobKind
+from service.commands.envelope import Envelope
+from service.commands.jobs import Job, JobKind
+from service.ids import derived_id
 from service.kinds import COMMAND
+from service.observability import metrics
+from service.store import tables as t
+from service.store.budgets import exhausted_clause
+from service.store.repo import agent_load, due, not_blocked
 
 __all__ = ["LeaderLock", "Scheduler"]
 
@@ -92,9 +99,26 @@ def expiry_command_id(token: str, expires_at: datetime) -> str:
     return f"{COMMAND.prefix}_x{digest[:30]}"
 
 
+def fire_command_id(routine_id: str, due: datetime) -> str:
+    """A routine due at ``due`` is fired by one command id, however many sweeps send it."""
+    return derived_id(COMMAND.prefix, due, routine_id, "fire", due.isoformat())
+
+
+def overdue_command_id(issue_id: str, due_at: datetime) -> str:
+    """An issue past ``due_at`` is marked overdue by one command id, however many sweeps,
+    scheduler restarts or schedulers send it."""
+    return derived_id(COMMAND.prefix, due_at, issue_id, "overdue", due_at.isoformat())
+
+
+def approval_expiry_command_id(approval_id: str, expires_at: datetime) -> str:
+    """An approval past ``expires_at`` is expired by one command id, however many sweeps."""
+    return derived_id(COMMAND.prefix, expires_at, approval_id, "expire")
+
+
 class Scheduler:
     """Every ``interval_s``: enqueue an ``ExpireLease`` per lease past its expiry (by the
-    database clock) and a ``DispatchIssue`` per queued issue an agent could take now."""
+    database clock), a ``DispatchIssue`` per queued issue an agent could take now (its
+    ``not_before`` passed), and a ``MarkOverdue`` per live issue past its ``due_at``."""
 
     def __init__(
         self,
@@ -141,7 +165,7 @@ class Scheduler:
         again, and per team as many of its oldest queued issues as its agents have free
         slots (so a long backlog does not turn into a flood of no-op commands)."""
         c = t.issues.c
-        queued = (c.status == IssueStatus.QUEUED) & not_blocked()
+        queued = (c.status == IssueStatus.QUEUED) & not_blocked() & due(self._now(conn))
         order = (c.priority.desc(), c.created_at)
         waiting_agent_active = sa.exists(
             sa.select(t.agents.c.id).where(
@@ -156,7 +180,12 @@ class Scheduler:
                 .limit(BATCH)
             )
         )
-        active = agent_load(t.agents.c.status == AgentStatus.ACTIVE).subquery("active")
+        a = t.agents.c
+        # Agents whose monthly budget is spent take no new work: their slots are not free.
+        month: sa.BindParameter[str] = sa.bindparam("b_month", month_of(utc_now()))
+        active = agent_load(
+            a.status == AgentStatus.ACTIVE, ~exhausted_clause(a.id, a.company_id, month)
+        ).subquery("active")
         free_slots = conn.execute(
             sa.select(t.agent_teams.c.team_id, sa.func.sum(active.c.capacity - active.c.load))
             .join(active, active.c.id == t.agent_teams.c.agent_id)
@@ -173,6 +202,59 @@ class Scheduler:
                 )
             )
         return found
+
+    def expired_approvals(self, conn: Connection) -> list[Any]:
+        """Pending approvals past their ``expires_at`` (by the database clock)."""
+        a = t.approvals.c
+        return list(
+            conn.execute(
+                sa.select(a.id, a.issue_id, a.company_id, a.expires_at)
+                .where(a.status == ApprovalStatus.PENDING, a.expires_at <= self._now(conn))
+                .order_by(a.expires_at)
+                .limit(BATCH)
+            )
+        )
+
+    def overdue_issues(self, conn: Connection) -> list[Any]:
+        """Live issues past their ``due_at`` (by the database clock) that have no
+        ``issue.overdue`` entry since that time (one per due time; a ``due_at`` moved later
+        is watched again)."""
+        c, a = t.issues.c, t.activity.c
+        live = sorted(s.value for s in NON_TERMINAL)
+        noted = sa.exists().where(a.issue_id == c.id, a.at >= c.due_at, a.type == IssueOverdue.type)
+        return list(
+            conn.execute(
+                sa.select(c.id, c.company_id, c.due_at)
+                # The partial index's own predicate, so the sweep reads only live issues.
+                .where(c.due_at.is_not(None), c.status.in_(live))
+                .where(c.due_at <= self._now(conn), ~noted)
+                .order_by(c.due_at)
+                .limit(BATCH)
+            )
+        )
+
+    def mark_overdue(self, conn: Connection) -> int:
+        """Enqueue a ``MarkOverdue`` per overdue issue not yet noted; how many. Each one's
+        command id is derived from the issue and its due time, so however many sweeps,
+        restarts or schedulers send it, it is applied once."""
+        found = self.overdue_issues(conn)
+        for row in found:
+            command_id = overdue_command_id(row.id, row.due_at)
+            mark = MarkOverdue(row.id, row.due_at)
+            self.enqueue(Envelope(command_id, row.company_id, TIMEKEEPER, mark))
+        return len(found)
+
+    def due_routines(self, conn: Connection) -> list[Any]:
+        """Active routines whose next tick has come (by the database clock)."""
+        r = t.routines.c
+        return list(
+            conn.execute(
+                sa.select(r.id, r.company_id, r.next_run_at)
+                .where(r.paused.is_(sa.false()), r.next_run_at <= self._now(conn))
+                .order_by(r.next_run_at)
+                .limit(BATCH)
+            )
+        )
 
     def webhook_jobs(self) -> list[Job]:
         """Outbox events nobody relayed (a crash between commit and publish), and deliveries
@@ -227,6 +309,9 @@ class Scheduler:
         with self.engine.connect() as conn:
             expired = self.expired_leases(conn)
             queued = self.dispatchable(conn)
+            due = self.due_routines(conn)
+            unanswered = self.expired_approvals(conn)
+            overdue = self.mark_overdue(conn)
         for row in expired:
             command = ExpireLease(row.issue_id, row.token)
             self.enqueue(
@@ -241,6 +326,19 @@ class Scheduler:
             self.enqueue(
                 Envelope(COMMAND.new_id(), row.company_id, DISPATCHER, DispatchIssue(row.id))
             )
+        for row in due:
+            self.enqueue(
+                Envelope(
+                    fire_command_id(row.id, row.next_run_at),
+                    row.company_id,
+                    ROUTINES,
+                    FireRoutine(row.id, row.next_run_at),
+                )
+            )
+        for row in unanswered:
+            expire = ExpireApproval(row.issue_id, row.id)
+            command_id = approval_expiry_command_id(row.id, row.expires_at)
+            self.enqueue(Envelope(command_id, row.company_id, SWEEPER, expire))
         webhook_jobs = 0
         if self.jobs is not None:
             for kind, ident in self.webhook_jobs():
@@ -251,6 +349,9 @@ class Scheduler:
         for swept, count in (
             ("lease_expiry", len(expired)),
             ("dispatch", len(queued)),
+            ("routine", len(due)),
+            ("approval_expiry", len(unanswered)),
+            ("overdue", overdue),
             ("webhook", webhook_jobs),
         ):
             if count:

@@ -45,8 +45,10 @@ _RELEASE = (
 
 
 def broker_namespace(broker_url: str) -> str:
-    """``host:port/vhost`` of a broker URL (credentials left out)."""
-    parts = urlsplit(broker_url)
+    """``host:port/vhost`` of a broker URL (credentials left out); of its first node's, for a
+    ``;``-separated list of a cluster's nodes (every process of a deployment is given the
+    same list)."""
+    parts = urlsplit(broker_url.split(";", maxsplit=1)[0])
     return f"{parts.hostname}:{parts.port or 5672}{parts.path or '/'}"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import Broker
 
-from service.jobs import JobKind
+from service.commands.jobs import JobKind
 from workers.handlers import Handlers
 
 __all__ = ["WEBHOOKS_QUEUE", "WebhookActors", "declare_webhook_actors"]

@@ -9,16 +9,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody
 from pydantic import BaseModel, ValidationError
 
-from api.io import COMMAND_ID_HEADER, json_response, submit
+from api.io import COMMAND_ID_HEADER, json_response
 from api.openapi import ADMIN_READ, reads, writes
-from api.routing import PathId, Who, admin
+from api.routing import PathId, Send, admin
 from api.schemas import AssignBody, BulkBody, CancelBody, ReassignBody
 from api.services import services
 from domain import commands as c
 from domain.errors import FieldError, InvalidRequest, NotFound
 from service import kinds
 from service.answers.bulk import BulkJob, BulkStarted
-from service.bulk import get_bulk
+from service.reads.bulk import get_bulk
 
 __all__ = ["BulkController"]
 
@@ -57,7 +57,7 @@ class BulkController(Controller):
         **writes(accepted=BulkStarted),
     )
     async def start_bulk(
-        self, request: Req, cid: PathId, who: Who, data: JSONBody[BulkBody]
+        self, request: Req, cid: PathId, send: Send, data: JSONBody[BulkBody]
     ) -> Response[BulkJob]:
         """Run a verb on many issues
 
@@ -65,7 +65,7 @@ class BulkController(Controller):
         per-issue outcomes when done within the wait, else 202 with a `Location`."""
         command = c.StartBulk(kinds.BULK.new_id(), data.op, _check_args(data), tuple(data.ids))
         # Recording the job is quick: always wait for it, so its Location answers at once.
-        started = await submit(request, who, cid, command, status=202, wait=True)
+        started = await send(command, status=202, wait=True)
         if started.status_code != 202 or not isinstance(started.content, dict):
             return started
         svc = services(request)

@@ -8,12 +8,13 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import JSONBody
 
 from api.auth import refuse
-from api.io import checked_query, json_response, parse_time, read_page, submit
+from api.io import checked_query, json_response, parse_time, read_page
 from api.openapi import LIST, ON_ISSUE, READ, reads, writes
 from api.routing import (
     Cursor,
     Limit,
     PathId,
+    Send,
     Who,
     admin,
     created_in,
@@ -33,9 +34,10 @@ from api.services import services
 from domain import commands as c
 from domain.errors import FieldError, InvalidRequest
 from domain.statuses import IssueStatus
-from service import kinds, queries
+from service import kinds
 from service.answers.issues import Comment, CommentPage, Issue, IssuePage
 from service.answers.runs import Run, RunPage
+from service.reads import issues, runs
 
 __all__ = ["CommentController", "IssueController", "IssueRunController"]
 
@@ -44,7 +46,7 @@ Req = Request[Any, Any, Any]
 STATUSES = {s.value for s in IssueStatus}
 
 
-def _filters(params: dict[str, str]) -> queries.IssueFilters:
+def _filters(params: dict[str, str]) -> issues.IssueFilters:
     statuses: tuple[str, ...] = ()
     if "status" in params:
         statuses = tuple(s.strip() for s in params["status"].split(",") if s.strip())
@@ -55,7 +57,7 @@ def _filters(params: dict[str, str]) -> queries.IssueFilters:
                 or [FieldError(("query", "status"), "give at least one status")]
             )
     parent = params.get("parent")
-    return queries.IssueFilters(
+    return issues.IssueFilters(
         statuses=statuses,
         agent=params.get("agent"),
         team=params.get("team"),
@@ -63,7 +65,16 @@ def _filters(params: dict[str, str]) -> queries.IssueFilters:
         label=params.get("label"),
         since=parse_time(params, "since"),
         until=parse_time(params, "until"),
+        overdue=_overdue(params.get("overdue")),
     )
+
+
+def _overdue(raw: str | None) -> bool | None:
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise InvalidRequest.at(["query", "overdue"], "true or false")
+    return raw == "true"
 
 
 StatusFilter = Annotated[
@@ -90,19 +101,26 @@ class IssueController(Controller):
         label: Annotated[str | None, query_text("Has this label (exact).")] = None,
         since: Annotated[str | None, query_time("Created at or after this time.")] = None,
         until: Annotated[str | None, query_time("Created before this time.")] = None,
+        overdue: Annotated[
+            str | None,
+            query_text(
+                "`true`: only live issues whose `dueAt` has passed; `false`: only the others.",
+                enum=["true", "false"],
+            ),
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Response[IssuePage]:
         """List issues
 
-        The company's issues, newest first, filtered by status, assignee, parent, label and
-        creation time; a page at a time (`nextCursor`)."""
+        The company's issues, newest first, filtered by status, assignee, parent, label,
+        creation time and whether they are overdue; a page at a time (`nextCursor`)."""
         filters = _filters(checked_query(request))
-        return json_response(await read_page(request, queries.list_issues, cid, filters))
+        return json_response(await read_page(request, issues.list_issues, cid, filters))
 
     @post("", guards=[admin], operation_id="issues_create", **writes())
     async def create_issue(
-        self, request: Req, cid: PathId, who: Who, data: JSONBody[IssueCreate]
+        self, cid: PathId, send: Send, data: JSONBody[IssueCreate]
     ) -> Response[Issue]:
         """Create an issue
 
@@ -120,30 +138,36 @@ class IssueController(Controller):
             labels=tuple(data.labels),
             dependencies=tuple(data.dependencies),
             max_attempts=data.max_attempts,
+            priority=None if data.priority is None else data.priority.value,
+            not_before=data.not_before,
+            retry_base_s=None if data.retry_policy is None else data.retry_policy.base_seconds,
+            retry_max_s=None if data.retry_policy is None else data.retry_policy.max_seconds,
+            budget_include_subtasks=bool(data.budget and data.budget.include_subtasks),
         )
-        return await submit(
-            request, who, cid, command, status=201, location=created_in(cid, "issues")
-        )
+        return await send(command, status=201, location=created_in(cid, "issues"))
 
     @get("/{iid:str}", guards=[member], operation_id="issues_get", **reads(READ))
     async def get_issue(self, request: Req, cid: PathId, iid: PathId) -> Response[Issue]:
         """Get an issue
 
         The issue as it is now; its `ETag` is its version, for `If-Match`."""
-        issue = await services(request).read(queries.get_issue, cid, iid)
+        issue = await services(request).read(issues.get_issue, cid, iid)
         return json_response(issue, headers={"ETag": f'"{issue["version"]}"'})
 
     @patch("/{iid:str}", guards=[admin], operation_id="issues_update", **writes(ON_ISSUE))
     async def update_issue(
-        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[IssuePatch]
+        self, cid: PathId, iid: PathId, send: Send, data: JSONBody[IssuePatch]
     ) -> Response[Issue]:
         """Update an issue
 
-        Change the title, description, labels, due time or budget; only while the issue is
-        not done or cancelled."""
+        Change the title, description, labels, due time, budget, priority or (while
+        `queued`) `notBefore`; only while the issue is not done, failed or cancelled."""
         fields = set(data.model_fields_set) - {"budget"}
         if data.budget is not None:
-            fields.add("budget_per_task_usd")
+            named = data.budget.model_fields_set
+            fields.update(
+                f"budget_{name}" for name in ("per_task_usd", "include_subtasks") if name in named
+            )
         command = c.UpdateIssue(
             issue_id=iid,
             fields_set=frozenset(fields),
@@ -152,8 +176,11 @@ class IssueController(Controller):
             labels=None if data.labels is None else tuple(data.labels),
             due_at=data.due_at,
             budget_per_task_usd=data.budget.per_task_usd if data.budget else None,
+            budget_include_subtasks=data.budget.include_subtasks if data.budget else None,
+            priority=None if data.priority is None else data.priority.value,
+            not_before=data.not_before,
         )
-        return await submit(request, who, cid, command)
+        return await send(command)
 
     @post(
         "/{iid:str}/assign",
@@ -163,13 +190,17 @@ class IssueController(Controller):
         **writes(ON_ISSUE),
     )
     async def assign_issue(
-        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[AssignBody]
+        self,
+        cid: PathId,
+        iid: PathId,
+        send: Send,
+        data: JSONBody[AssignBody],
     ) -> Response[Issue]:
         """Assign an issue to an agent
 
         A `queued` issue (or one in `handoff`) is `assigned` to that agent, who claims it
         when it is not blocked."""
-        return await submit(request, who, cid, c.AssignIssue(iid, data.agent_id))
+        return await send(c.AssignIssue(iid, data.agent_id))
 
     @post(
         "/{iid:str}/cancel",
@@ -179,13 +210,13 @@ class IssueController(Controller):
         **writes(ON_ISSUE),
     )
     async def cancel_issue(
-        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[CancelBody]
+        self, cid: PathId, iid: PathId, send: Send, data: JSONBody[CancelBody]
     ) -> Response[Issue]:
         """Cancel an issue
 
         Ends the issue (and its active run, whose agent is told to stop at its next call);
         with `cascade`, its live subtasks too."""
-        return await submit(request, who, cid, c.CancelIssue(iid, data.reason, data.cascade))
+        return await send(c.CancelIssue(iid, data.reason, data.cascade))
 
     @post(
         "/{iid:str}/reassign",
@@ -195,13 +226,13 @@ class IssueController(Controller):
         **writes(ON_ISSUE),
     )
     async def reassign_issue(
-        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[ReassignBody]
+        self, cid: PathId, iid: PathId, send: Send, data: JSONBody[ReassignBody]
     ) -> Response[Issue]:
         """Reassign an issue
 
         To another agent or team; an active run is ended and its agent told to stop."""
         command = c.ReassignIssue(iid, data.to_agent_id, data.to_team_id, data.reason)
-        return await submit(request, who, cid, command)
+        return await send(command)
 
 
 class CommentController(Controller):
@@ -210,7 +241,13 @@ class CommentController(Controller):
 
     @post("", guards=[member], operation_id="comments_create", **writes(ON_ISSUE, located=False))
     async def post_comment(
-        self, request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[CommentCreate]
+        self,
+        request: Req,
+        cid: PathId,
+        iid: PathId,
+        who: Who,
+        send: Send,
+        data: JSONBody[CommentCreate],
     ) -> Response[Comment]:
         """Comment on an issue
 
@@ -219,7 +256,7 @@ class CommentController(Controller):
         if who.kind == "agent" and data.author != who.actor:
             await refuse(request, cid, f"an agent token may only write as {who.actor}")
         command = c.PostComment(kinds.COMMENT.new_id(), iid, data.text, data.author)
-        return await submit(request, who, cid, command, status=201)
+        return await send(command, status=201)
 
     @get("", guards=[member], operation_id="comments_list", **reads(LIST))
     async def list_comments(
@@ -228,7 +265,7 @@ class CommentController(Controller):
         """List an issue's comments
 
         Newest first."""
-        return json_response(await read_page(request, queries.list_comments, cid, iid))
+        return json_response(await read_page(request, issues.list_comments, cid, iid))
 
 
 class IssueRunController(Controller):
@@ -242,7 +279,7 @@ class IssueRunController(Controller):
         """List an issue's runs
 
         Every attempt at the issue, newest first, with its lease history and exit."""
-        return json_response(await read_page(request, queries.list_runs, cid, iid))
+        return json_response(await read_page(request, runs.list_runs, cid, iid))
 
     @get(
         "/{rid:str}",
@@ -254,4 +291,4 @@ class IssueRunController(Controller):
         """Get a run
 
         One attempt: its agent, leases, final checkpoint, cost and exit reason."""
-        return json_response(await services(request).read(queries.get_run, cid, iid, rid))
+        return json_response(await services(request).read(runs.get_run, cid, iid, rid))

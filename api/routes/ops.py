@@ -76,8 +76,8 @@ METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST.split(";charset")[0].split("; charset")
 
 @get("/metrics", sync_to_thread=True, include_in_schema=False)
 def metrics() -> Response[bytes]:
-    """Prometheus text format: this process's metrics (``service.metrics``), the request
-    metrics and the queue depths. In a thread: the depths are read from the broker."""
+    """Prometheus text format: this process's metrics (``service.observability.metrics``),
+    the request metrics and the queue depths. In a thread: the depths are read from the broker."""
     return Response(
         generate_latest(REGISTRY),
         media_type=METRICS_MEDIA_TYPE,

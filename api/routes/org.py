@@ -10,16 +10,17 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody
 
 from api.auth import hash_token
-from api.io import Unavailable, json_response, read_page, submit
+from api.io import Unavailable, json_response, read_page
 from api.openapi import LIST, READ, reads, writes
-from api.routing import Cursor, Limit, PathId, Who, admin, created_in, member, operator
+from api.routing import Cursor, Limit, PathId, Send, admin, created_in, member, operator
 from api.schemas import AgentCreate, AgentPatch, CompanyCreate, TeamCreate, TokenCreate
 from api.services import services
 from domain import commands as c
 from domain.errors import NotFound
-from service import kinds, queries
+from service import kinds
 from service.answers.common import CommandStatus
 from service.answers.org import Agent, AgentPage, Company, NewToken, Team, TeamPage
+from service.reads import commands, org
 
 __all__ = [
     "AgentController",
@@ -40,19 +41,15 @@ Req = Request[Any, Any, Any]
     tags=["companies"],
     **writes(errors=(401, 403, 413, 422, 429, 503)),
 )
-async def create_company(
-    request: Req, who: Who, data: JSONBody[CompanyCreate]
-) -> Response[Company]:
+async def create_company(send: Send, data: JSONBody[CompanyCreate]) -> Response[Company]:
     """Create a company
 
     Everything else belongs to a company; only the operator token creates one."""
     company_id = kinds.COMPANY.new_id()
     command = c.CreateCompany(company_id, data.name)
-    return await submit(
-        request,
-        who,
-        company_id,
+    return await send(
         command,
+        company_id=company_id,
         status=201,
         creates_company=True,
         location="/v1/companies/{id}",
@@ -68,7 +65,7 @@ class CompanyController(Controller):
         """Get a company
 
         Its id, name and creation time."""
-        company = await services(request).read(queries.get_company, cid)
+        company = await services(request).read(org.get_company, cid)
         if company is None:
             raise NotFound("company", cid)
         return json_response(company)
@@ -81,7 +78,7 @@ class TokenController(Controller):
 
     @post("", operation_id="tokens_create", **writes(located=False))
     async def create_token(
-        self, request: Req, cid: PathId, who: Who, data: JSONBody[TokenCreate]
+        self, cid: PathId, send: Send, data: JSONBody[TokenCreate]
     ) -> Response[NewToken]:
         """Create a token
 
@@ -92,7 +89,7 @@ class TokenController(Controller):
         command = c.CreateToken(
             kinds.TOKEN.new_id(), hash_token(plaintext), data.role, data.agent_id
         )
-        response = await submit(request, who, cid, command, status=201)
+        response = await send(command, status=201)
         if response.status_code == 201 and isinstance(response.content, dict):
             fresh = response.content.get("id") == command.token_id
             if fresh:
@@ -101,12 +98,12 @@ class TokenController(Controller):
 
     @delete("/{tok_id:str}", status_code=200, operation_id="tokens_revoke", **writes(success=204))
     async def revoke_token(
-        self, request: Req, cid: PathId, tok_id: PathId, who: Who
+        self, request: Req, cid: PathId, tok_id: PathId, send: Send
     ) -> Response[None]:
         """Revoke a token
 
         It stops working at once, on every API process within the auth cache's lifetime."""
-        response = await submit(request, who, cid, c.RevokeToken(tok_id), status=204)
+        response = await send(c.RevokeToken(tok_id), status=204)
         services(request).tokens.forget_token(tok_id)
         return response
 
@@ -117,16 +114,14 @@ class TeamController(Controller):
 
     @post("", guards=[admin], operation_id="teams_create", **writes())
     async def create_team(
-        self, request: Req, cid: PathId, who: Who, data: JSONBody[TeamCreate]
+        self, cid: PathId, send: Send, data: JSONBody[TeamCreate]
     ) -> Response[Team]:
         """Create a team
 
         A queue that several agents share: an issue assigned to a team is dispatched to
         its least loaded active member."""
         command = c.CreateTeam(kinds.TEAM.new_id(), data.name)
-        return await submit(
-            request, who, cid, command, status=201, location=created_in(cid, "teams")
-        )
+        return await send(command, status=201, location=created_in(cid, "teams"))
 
     @get("", guards=[member], operation_id="teams_list", **reads(LIST))
     async def list_teams(
@@ -135,14 +130,14 @@ class TeamController(Controller):
         """List teams
 
         Newest first."""
-        return json_response(await read_page(request, queries.list_teams, cid))
+        return json_response(await read_page(request, org.list_teams, cid))
 
     @get("/{tid:str}", guards=[member], operation_id="teams_get", **reads(READ))
     async def get_team(self, request: Req, cid: PathId, tid: PathId) -> Response[Team]:
         """Get a team
 
         Its id and name."""
-        return json_response(await services(request).read(queries.get_team, cid, tid))
+        return json_response(await services(request).read(org.get_team, cid, tid))
 
 
 class AgentController(Controller):
@@ -151,7 +146,7 @@ class AgentController(Controller):
 
     @post("", guards=[admin], operation_id="agents_create", **writes())
     async def create_agent(
-        self, request: Req, cid: PathId, who: Who, data: JSONBody[AgentCreate]
+        self, cid: PathId, send: Send, data: JSONBody[AgentCreate]
     ) -> Response[Agent]:
         """Create an agent
 
@@ -159,9 +154,7 @@ class AgentController(Controller):
         command = c.CreateAgent(
             kinds.AGENT.new_id(), data.name, tuple(data.team_ids), data.capacity
         )
-        return await submit(
-            request, who, cid, command, status=201, location=created_in(cid, "agents")
-        )
+        return await send(command, status=201, location=created_in(cid, "agents"))
 
     @get("", guards=[member], operation_id="agents_list", **reads(LIST))
     async def list_agents(
@@ -170,18 +163,18 @@ class AgentController(Controller):
         """List agents
 
         Newest first, each with its running count."""
-        return json_response(await read_page(request, queries.list_agents, cid))
+        return json_response(await read_page(request, org.list_agents, cid))
 
     @get("/{aid:str}", guards=[member], operation_id="agents_get", **reads(READ))
     async def get_agent(self, request: Req, cid: PathId, aid: PathId) -> Response[Agent]:
         """Get an agent
 
         Its status, capacity, teams and how many runs it has now."""
-        return json_response(await services(request).read(queries.agent_body, cid, aid))
+        return json_response(await services(request).read(org.agent_body, cid, aid))
 
     @patch("/{aid:str}", guards=[admin], operation_id="agents_update", **writes())
     async def update_agent(
-        self, request: Req, cid: PathId, aid: PathId, who: Who, data: JSONBody[AgentPatch]
+        self, cid: PathId, aid: PathId, send: Send, data: JSONBody[AgentPatch]
     ) -> Response[Agent]:
         """Update an agent
 
@@ -194,7 +187,7 @@ class AgentController(Controller):
             capacity=data.capacity,
             status=data.status,
         )
-        return await submit(request, who, cid, command)
+        return await send(command)
 
 
 class CommandController(Controller):
@@ -218,7 +211,7 @@ class CommandController(Controller):
             )
         except Exception:  # the result store is down: only the database can answer
             accepted = None
-        stored = await svc.read(queries.get_command, cid, cmd_id)
+        stored = await svc.read(commands.get_command, cid, cmd_id)
         if stored is not None:
             return json_response(stored)
         if accepted is None:

@@ -8,9 +8,8 @@ from typing import Any
 from litestar import Controller, Request, Response, post
 from litestar.params import JSONBody
 
-from api.io import submit
 from api.openapi import ON_ISSUE, writes
-from api.routing import PathId, Who, admin, own_claim, run_agent
+from api.routing import PathId, Send, Who, admin, own_claim, run_agent
 from api.schemas import (
     CheckpointBody,
     ClaimBody,
@@ -21,9 +20,10 @@ from api.schemas import (
 )
 from api.services import services
 from domain import commands as c
-from service import kinds, queries
+from service import kinds
 from service.answers.issues import Issue
 from service.answers.runs import Checkpointed, Claimed
+from service.reads import claims
 
 __all__ = ["RUN", "RunController", "claim", "review"]
 
@@ -51,7 +51,7 @@ def agent_of(who: Who) -> str:
     **writes(("Prefer",), empty={204: "No Content: nothing to claim within the wait."}),
 )
 async def claim(
-    request: Req, cid: PathId, aid: PathId, who: Who, data: JSONBody[ClaimBody]
+    request: Req, cid: PathId, aid: PathId, who: Who, send: Send, data: JSONBody[ClaimBody]
 ) -> Response[Claimed]:
     """Claim work for an agent
 
@@ -63,9 +63,9 @@ async def claim(
     while True:
         woken = svc.results.work_appeared(cid)
         try:
-            if await svc.read(queries.worth_claiming, cid, aid):
+            if await svc.read(claims.worth_claiming, cid, aid):
                 command = c.ClaimWork(aid, kinds.RUN.new_id(), data.lease_seconds, who.agent_id)
-                answer = await submit(request, who, cid, command, idempotent=False)
+                answer = await send(command, idempotent=False)
                 if answer.status_code != 204:
                     return answer
             remaining = deadline - loop.time()
@@ -86,11 +86,11 @@ class RunController(Controller):
     @post("/checkpoint", status_code=200, operation_id="runs_checkpoint", **writes(ON_ISSUE))
     async def checkpoint(
         self,
-        request: Req,
         cid: PathId,
         iid: PathId,
         rid: PathId,
         who: Who,
+        send: Send,
         data: JSONBody[CheckpointBody],
     ) -> Response[Checkpointed]:
         """Checkpoint a run
@@ -107,16 +107,16 @@ class RunController(Controller):
             state=data.state,
             workspace_url=data.workspace_url,
         )
-        return await submit(request, who, cid, command)
+        return await send(command)
 
     @post("/complete", status_code=200, operation_id="runs_complete", **writes(ON_ISSUE))
     async def complete(
         self,
-        request: Req,
         cid: PathId,
         iid: PathId,
         rid: PathId,
         who: Who,
+        send: Send,
         data: JSONBody[CompleteBody],
     ) -> Response[Issue]:
         """Complete a run
@@ -125,16 +125,16 @@ class RunController(Controller):
         command = c.CompleteRun(
             iid, rid, data.lease_token, agent_of(who), data.result, data.workspace_url
         )
-        return await submit(request, who, cid, command)
+        return await send(command)
 
     @post("/fail", status_code=200, operation_id="runs_fail", **writes(ON_ISSUE))
     async def fail(
         self,
-        request: Req,
         cid: PathId,
         iid: PathId,
         rid: PathId,
         who: Who,
+        send: Send,
         data: JSONBody[FailBody],
     ) -> Response[Issue]:
         """Fail a run
@@ -144,23 +144,23 @@ class RunController(Controller):
         command = c.FailRun(
             iid, rid, data.lease_token, data.reason, agent_of(who), data.details, data.retryable
         )
-        return await submit(request, who, cid, command)
+        return await send(command)
 
     @post("/handoff", status_code=200, operation_id="runs_handoff", **writes(ON_ISSUE))
     async def handoff(
         self,
-        request: Req,
         cid: PathId,
         iid: PathId,
         rid: PathId,
         who: Who,
+        send: Send,
         data: JSONBody[HandoffBody],
     ) -> Response[Issue]:
         """Hand a run off
 
         Ends the run and puts the issue in `handoff`, for a human to assign or reassign."""
         command = c.HandoffRun(iid, rid, data.lease_token, data.reason, agent_of(who))
-        return await submit(request, who, cid, command)
+        return await send(command)
 
 
 @post(
@@ -172,11 +172,11 @@ class RunController(Controller):
     **writes(ON_ISSUE),
 )
 async def review(
-    request: Req, cid: PathId, iid: PathId, who: Who, data: JSONBody[ReviewBody]
+    cid: PathId, iid: PathId, send: Send, data: JSONBody[ReviewBody]
 ) -> Response[Issue]:
     """Review an issue's result
 
     `accept`: the issue is `done`; `reject`: it goes back to its agent (`assigned`) with
     the comment, for rework."""
     command = c.ReviewIssue(iid, data.decision == "accept", kinds.COMMENT.new_id(), data.comment)
-    return await submit(request, who, cid, command)
+    return await send(command)

@@ -10,16 +10,16 @@ import anyio.to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody
 
-from api.io import json_response, read_page, submit
+from api.io import json_response, read_page
 from api.openapi import ADMIN_LIST, ADMIN_READ, reads, writes
-from api.routing import Cursor, Limit, PathId, Who, admin, created_in
+from api.routing import Cursor, Limit, PathId, Send, admin, created_in
 from api.schemas import EmptyBody, WebhookCreate, WebhookPatch
 from api.services import services
 from domain import commands as c
 from domain.errors import InvalidRequest
 from service import kinds
 from service.answers.webhooks import Delivery, DeliveryPage, NewWebhook, Webhook, WebhookPage
-from service.webhooks import queries
+from service.reads import webhooks
 from service.webhooks.ssrf import UnsafeUrl, parse_webhook_url, resolve_safely
 
 __all__ = ["WebhookController"]
@@ -46,7 +46,7 @@ class WebhookController(Controller):
 
     @post("", operation_id="webhooks_create", **writes())
     async def create_webhook(
-        self, request: Req, cid: PathId, who: Who, data: JSONBody[WebhookCreate]
+        self, request: Req, cid: PathId, send: Send, data: JSONBody[WebhookCreate]
     ) -> Response[NewWebhook]:
         """Subscribe an endpoint
 
@@ -59,7 +59,7 @@ class WebhookController(Controller):
             kinds.WEBHOOK.new_id(), data.url, tuple(data.events), secret, data.description
         )
         location = created_in(cid, "webhooks")
-        response = await submit(request, who, cid, command, status=201, location=location)
+        response = await send(command, status=201, location=location)
         content = response.content
         if isinstance(content, dict) and content.get("id") == command.webhook_id:
             response.content = {**content, "secret": secret}
@@ -72,18 +72,18 @@ class WebhookController(Controller):
         """List endpoints
 
         Newest first, disabled ones included (with why)."""
-        return json_response(await read_page(request, queries.list_webhooks, cid))
+        return json_response(await read_page(request, webhooks.list_webhooks, cid))
 
     @get("/{wid:str}", operation_id="webhooks_get", **reads(ADMIN_READ))
     async def get_webhook(self, request: Req, cid: PathId, wid: PathId) -> Response[Webhook]:
         """Get an endpoint
 
         Its URL, events, description and whether it is disabled (the secret is not shown)."""
-        return json_response(await services(request).read(queries.get_webhook, cid, wid))
+        return json_response(await services(request).read(webhooks.get_webhook, cid, wid))
 
     @patch("/{wid:str}", operation_id="webhooks_update", **writes())
     async def update_webhook(
-        self, request: Req, cid: PathId, wid: PathId, who: Who, data: JSONBody[WebhookPatch]
+        self, request: Req, cid: PathId, wid: PathId, send: Send, data: JSONBody[WebhookPatch]
     ) -> Response[Webhook]:
         """Update an endpoint
 
@@ -98,16 +98,14 @@ class WebhookController(Controller):
             disabled=data.disabled,
             description=data.description,
         )
-        return await submit(request, who, cid, command)
+        return await send(command)
 
     @delete("/{wid:str}", status_code=200, operation_id="webhooks_delete", **writes(success=204))
-    async def delete_webhook(
-        self, request: Req, cid: PathId, wid: PathId, who: Who
-    ) -> Response[None]:
+    async def delete_webhook(self, cid: PathId, wid: PathId, send: Send) -> Response[None]:
         """Delete an endpoint
 
         No event is sent to it any more; its deliveries and their log go with it."""
-        return await submit(request, who, cid, c.DeleteWebhook(wid), status=204)
+        return await send(c.DeleteWebhook(wid), status=204)
 
     @get(
         "/{wid:str}/deliveries",
@@ -120,7 +118,7 @@ class WebhookController(Controller):
         """List an endpoint's deliveries
 
         Newest first: each attempt's status, response code, duration and next attempt."""
-        return json_response(await read_page(request, queries.list_deliveries, cid, wid))
+        return json_response(await read_page(request, webhooks.list_deliveries, cid, wid))
 
     @post(
         "/{wid:str}/deliveries/{did:str}/redeliver",
@@ -129,15 +127,14 @@ class WebhookController(Controller):
     )
     async def redeliver(
         self,
-        request: Req,
         cid: PathId,
         wid: PathId,
         did: PathId,
-        who: Who,
+        send: Send,
         data: JSONBody[EmptyBody],
     ) -> Response[Delivery]:
         """Deliver an event again
 
         A new delivery of the same event (same `webhook-id`), sent at once."""
         command = c.RedeliverWebhook(wid, did, kinds.DELIVERY.new_id())
-        return await submit(request, who, cid, command, status=201)
+        return await send(command, status=201)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from domain.model import AgentStatus
 from domain.tokens import TokenRole
-from service.answers.common import Answer, Page, Time
+from service.answers.common import Answer, Page, Time, wire
 
 __all__ = [
     "Agent",
@@ -14,6 +17,10 @@ __all__ = [
     "Team",
     "TeamPage",
     "Token",
+    "agent_json",
+    "company_json",
+    "team_json",
+    "token_json",
 ]
 
 
@@ -63,3 +70,46 @@ class TeamPage(Page):
 
 class AgentPage(Page):
     data: list[Agent]
+
+
+def company_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return wire(Company(id=row["id"], name=row["name"], created_at=row["created_at"]))
+
+
+def team_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return wire(
+        Team(
+            id=row["id"],
+            company_id=row["company_id"],
+            name=row["name"],
+            created_at=row["created_at"],
+        )
+    )
+
+
+def agent_json(row: Mapping[Any, Any], team_ids: Iterable[str], active_runs: int) -> dict[str, Any]:
+    return wire(
+        Agent(
+            id=row["id"],
+            company_id=row["company_id"],
+            name=row["name"],
+            status=row["status"],
+            capacity=row["capacity"],
+            active_runs=active_runs,
+            team_ids=sorted(team_ids),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+    )
+
+
+def token_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return wire(
+        Token(
+            id=row["id"],
+            company_id=row["company_id"],
+            role=row["role"],
+            agent_id=row["agent_id"],
+            created_at=row["created_at"],
+        )
+    )

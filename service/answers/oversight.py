@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.answers.common import Answer, Page, Time, Usd
 from service.answers.issues import IssueBudget
 from service.answers.runs import RunCost
@@ -13,6 +15,7 @@ __all__ = [
     "CostGroup",
     "CostReported",
     "CostRollup",
+    "FieldChange",
 ]
 
 
@@ -24,6 +27,10 @@ class CostReported(Answer):
     budget: IssueBudget
     stop: bool
     stop_reason: str | None = None
+    #: The cap that stopped the run: ``issue`` (its ``perTaskUsd``), ``agent``, ``team`` or
+    #: ``company`` (a monthly cap), and the id of what it caps.
+    budget_scope: str | None = None
+    budget_scope_id: str | None = None
 
 
 class Amounts(Answer):
@@ -47,17 +54,37 @@ class CostRollup(Answer):
     has_more: bool
 
 
+class FieldChange(Answer):
+    """One field of a company entry's subject: its value before and after (null: it had
+    none, or the subject was created or removed; ``[redacted]`` for a secret)."""
+
+    before: Any
+    after: Any
+
+
 class ActivityEntry(Answer):
     id: str
     at: Time
-    issue_id: str
+    #: The issue of an issue's entry; null for a company's (``subjectType``/``subjectId``).
+    issue_id: str | None
     type: str
+    #: An issue's status before and after (null on a company's entry).
     from_status: str | None
     to_status: str | None
     actor: str
     reason: str | None
+    #: The issue's version after it (null on a company's entry).
     version: int | None
     command_id: str | None
+    #: What the entry is about: ``issue`` (then ``subjectId`` is ``issueId``), ``agent``,
+    #: ``team``, ``token``, ``webhook_endpoint`` or ``budget``.
+    subject_type: str
+    subject_id: str
+    #: A company entry's changed fields (wire names); null on an issue's entry.
+    changes: dict[str, FieldChange] | None = None
+    #: The issue's ``notBefore`` when this entry's change set it (a retry's backoff, a
+    #: create or a PATCH naming one); null otherwise.
+    not_before: Time | None
 
 
 class ActivityPage(Page):

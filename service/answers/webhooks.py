@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from domain.statuses import IssueStatus
 from domain.webhooks import DeliveryStatus
-from service.answers.common import Answer, Page, Time
+from service.answers.common import Answer, Page, Time, Usd, wire
 from service.answers.issues import Issue
-from service.answers.runs import Run
+from service.answers.runs import Approval, Run
 from service.webhooks.outbox import EVENT_TYPES
 
 __all__ = [
+    "BudgetEventData",
     "Delivery",
     "DeliveryPage",
     "NewWebhook",
@@ -21,6 +23,8 @@ __all__ = [
     "WebhookEvent",
     "WebhookEventData",
     "WebhookPage",
+    "delivery_json",
+    "webhook_json",
 ]
 
 
@@ -58,6 +62,22 @@ class Delivery(Answer):
     updated_at: Time
 
 
+class BudgetEventData(Answer):
+    """``budget.threshold`` and ``budget.exceeded``: which cap, and where its spend stands."""
+
+    #: ``issue`` (the issue's own ``perTaskUsd``), ``agent``, ``team`` or ``company``.
+    scope: str
+    scope_id: str
+    #: The UTC month of a monthly cap (``YYYY-MM``); None for an issue's own budget.
+    month: str | None
+    cap_usd: Usd
+    spent_usd: Usd
+    #: ``budget.threshold``: the share of the cap reached (50, 80 or 100).
+    percent: int | None = None
+    #: The run whose cost report it was.
+    run_id: str
+
+
 class WebhookEventData(Answer):
     #: The issue as it is after the change.
     issue: Issue
@@ -65,6 +85,11 @@ class WebhookEventData(Answer):
     actor: str
     #: The run, on events about one (``issue.started``, ``issue.progress``…).
     run: Run | None = None
+    #: The approval, on its events (``approval.requested``, ``.approved``, ``.rejected``,
+    #: ``.expired``) as it is after the change.
+    approval: Approval | None = None
+    #: ``budget.threshold`` and ``budget.exceeded``: the cap.
+    budget: BudgetEventData | None = None
 
 
 class WebhookEvent(Answer):
@@ -84,3 +109,40 @@ class WebhookPage(Page):
 
 class DeliveryPage(Page):
     data: list[Delivery]
+
+
+def webhook_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The secret is never shown here; the create answer adds it, once."""
+    return wire(
+        Webhook(
+            id=row["id"],
+            company_id=row["company_id"],
+            url=row["url"],
+            events=list(row["events"]),
+            description=row["description"],
+            disabled=bool(row["disabled"]),
+            disabled_reason=row["disabled_reason"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+    )
+
+
+def delivery_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    pending = row["status"] == DeliveryStatus.PENDING
+    return wire(
+        Delivery(
+            id=row["id"],
+            webhook_id=row["endpoint_id"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            status=row["status"],
+            attempt=row["attempt"],
+            response_status=row.get("response_status"),
+            duration_ms=row.get("duration_ms"),
+            last_error=row.get("last_error"),
+            next_attempt_at=row.get("next_attempt_at") if pending else None,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+    )

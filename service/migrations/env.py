@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from service.db.engine import make_engine
-from service.db.tables import metadata
 from service.settings import Settings
+from service.store.engine import make_engine
+from service.store.tables import metadata
 
 config = context.config
 url = config.attributes.get("sqlalchemy_url")

@@ -1,5 +1,6 @@
-"""Fan-out of outbox events into deliveries, and one delivery attempt: signed, pinned to the
-address that passed the SSRF check, recorded, and rescheduled in PostgreSQL on failure."""
+"""Fan-out of outbox events into deliveries, and delivery attempts: signed, pinned to the
+address that passed the SSRF check, recorded, rescheduled in PostgreSQL on failure, a few
+at a time per endpoint, in the order docs/api.md ("Webhooks") gives."""
 
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from standardwebhooks import Webhook
 
 from domain.webhooks import DeliveryStatus
-from service import metrics
 from service.clock import utc_now
-from service.db import tables as t
 from service.kinds import DELIVERY
+from service.observability import metrics
 from service.settings import Settings
+from service.store import tables as t
+from service.webhooks.endpoint_health import update_endpoint
 from service.webhooks.outbox import matches
 from service.webhooks.ssrf import UnsafeUrl, parse_webhook_url, resolve_safely
 
@@ -36,9 +38,12 @@ log = logging.getLogger("agentq.webhooks")
 #: then a crashed worker's delivery is attempted again.
 HOLD_MARGIN_S = 5
 #: At most this many attempts in flight per endpoint: a slow one cannot take the whole pool.
+#: A delivery that finds its endpoint busy waits, due; the worker that finishes an attempt
+#: takes the endpoint's next due delivery at once (``deliver``).
 MAX_IN_FLIGHT_PER_ENDPOINT = 2
-#: A delivery whose endpoint is busy is looked at again this much later, in seconds.
-BUSY_RETRY_S = 1.0
+#: How long one ``deliver`` job goes on with its endpoint's backlog, in seconds, before it
+#: hands the next delivery on as a job of its own (a job never holds its message for long).
+CHAIN_S = 30.0
 #: Jitter on every retry delay: ±10 %.
 JITTER = 0.1
 #: A delivery's status after an attempt -> the attempt's outcome, as metrics count it.
@@ -47,6 +52,35 @@ _OUTCOMES = {
     DeliveryStatus.PENDING: "retrying",
     DeliveryStatus.FAILED: "failed",
 }
+_ENDPOINT = t.webhook_endpoints.c
+_LOCK_ENDPOINT = (
+    sa.select(_ENDPOINT.id).where(_ENDPOINT.id == sa.bindparam("b_id")).with_for_update()
+)
+
+
+def _status_is(status: DeliveryStatus) -> sa.ColumnElement[bool]:
+    # A literal, not bound: a generic plan can use the index of open deliveries then.
+    return t.webhook_deliveries.c.status == sa.literal(status.value, literal_execute=True)
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    """A delivery to attempt now: pending and due, or held by a worker whose hold lapsed."""
+    d = t.webhook_deliveries.c
+    return sa.or_(
+        _status_is(DeliveryStatus.PENDING) & (d.next_attempt_at <= now),
+        _status_is(DeliveryStatus.DELIVERING) & (d.locked_until <= now),
+    )
+
+
+def _next_due(endpoint_id: str, now: datetime) -> sa.Select[Any]:
+    """The endpoint's delivery due longest (first attempts come due in event order)."""
+    d = t.webhook_deliveries
+    return (
+        sa.select(d)
+        .where(d.c.endpoint_id == endpoint_id, _due(now))
+        .order_by(d.c.next_attempt_at, d.c.id)
+        .limit(1)
+    )
 
 
 def next_delay_s(
@@ -157,65 +191,107 @@ class Deliverer:
         return [str(r["id"]) for r in rows]
 
     def _take(self, delivery_id: str) -> Any:
-        """Hold a due delivery for this worker, or None (not due, done, or held elsewhere)."""
+        """Hold a due delivery for this worker, or None: not due, done, held elsewhere, or
+        its endpoint busy. A busy endpoint's delivery is left as it is, due and unlocked, so
+        the next attempt to free a slot finds it (``_take_next``)."""
         now = self.clock()
         d = t.webhook_deliveries
         with self.engine.begin() as conn:
+            endpoint_id = conn.execute(
+                sa.select(d.c.endpoint_id).where(d.c.id == delivery_id, _due(now))
+            ).scalar()
+            # First without the endpoint's lock (a slot freed since is its freer's to fill).
+            if endpoint_id is None or any(
+                self._busy(conn, endpoint_id, now, lock=lock) for lock in (False, True)
+            ):
+                return None
             row = conn.execute(
-                sa.select(d).where(d.c.id == delivery_id).with_for_update(skip_locked=True)
+                sa.select(d)
+                .where(d.c.id == delivery_id, _due(now))
+                .with_for_update(skip_locked=True)
             ).first()
-            if row is None:
+            return None if row is None else self._hold(conn, row, now)
+
+    def _take_next(self, endpoint_id: str, after: str) -> Any:
+        """Hold the endpoint's next due delivery other than ``after`` (the one just attempted:
+        with no delay before its retry it would be due again at once) if it has a free slot."""
+        now = self.clock()
+        query = _next_due(endpoint_id, now).where(t.webhook_deliveries.c.id != after)
+        with self.engine.begin() as conn:
+            if self._busy(conn, endpoint_id, now):
                 return None
-            due = row.status == DeliveryStatus.PENDING and row.next_attempt_at <= now
-            lapsed = row.status == DeliveryStatus.DELIVERING and row.locked_until <= now
-            if not (due or lapsed):
-                return None
-            busy = conn.execute(
-                sa.select(sa.func.count()).where(
-                    d.c.endpoint_id == row.endpoint_id,
-                    d.c.status == DeliveryStatus.DELIVERING,
-                    d.c.locked_until > now,
-                )
-            ).scalar_one()
-            if busy >= MAX_IN_FLIGHT_PER_ENDPOINT:
-                conn.execute(
-                    d.update()
-                    .where(d.c.id == row.id)
-                    .values(
-                        status=DeliveryStatus.PENDING.value,
-                        next_attempt_at=now + timedelta(seconds=BUSY_RETRY_S),
-                        updated_at=now,
-                    )
-                )
-                return None
-            conn.execute(
-                d.update()
-                .where(d.c.id == row.id)
-                .values(
-                    status=DeliveryStatus.DELIVERING.value,
-                    locked_until=now + timedelta(seconds=self.hold_s),
-                    updated_at=now,
-                )
+            found = conn.execute(query.with_for_update(skip_locked=True)).first()
+            return None if found is None else self._hold(conn, found, now)
+
+    @staticmethod
+    def _busy(conn: Connection, endpoint_id: str, now: datetime, *, lock: bool = True) -> bool:
+        """Whether the endpoint has its most attempts in flight; ``lock`` locks its row first
+        (takes of one endpoint are serialized: two never both take the last free slot)."""
+        if lock:
+            conn.execute(_LOCK_ENDPOINT, {"b_id": endpoint_id})
+        busy = conn.execute(
+            sa.select(sa.func.count()).where(
+                t.webhook_deliveries.c.endpoint_id == endpoint_id,
+                _status_is(DeliveryStatus.DELIVERING),
+                t.webhook_deliveries.c.locked_until > now,
             )
-            endpoint = conn.execute(
-                sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == row.endpoint_id)
-            ).one()
-            event = conn.execute(
-                sa.select(t.webhook_events).where(t.webhook_events.c.id == row.event_id)
-            ).one()
+        ).scalar_one()
+        return bool(busy >= MAX_IN_FLIGHT_PER_ENDPOINT)
+
+    def _hold(self, conn: Connection, row: Any, now: datetime) -> tuple[Any, Any, Any]:
+        """Mark the (locked) delivery as being attempted by this worker until the hold ends."""
+        d = t.webhook_deliveries
+        conn.execute(
+            d.update()
+            .where(d.c.id == row.id)
+            .values(
+                status=DeliveryStatus.DELIVERING.value,
+                locked_until=now + timedelta(seconds=self.hold_s),
+                updated_at=now,
+            )
+        )
+        endpoint = conn.execute(
+            sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == row.endpoint_id)
+        ).one()
+        event = conn.execute(
+            sa.select(t.webhook_events).where(t.webhook_events.c.id == row.event_id)
+        ).one()
         return row, endpoint, event
 
     def deliver(self, delivery_id: str) -> DeliveryStatus | None:
-        """One attempt at a delivery; its new status, or None if it was not ours to attempt."""
+        """One attempt at a delivery; its new status, or None if it was not ours to attempt.
+
+        Then, with the endpoint's slot it freed, the endpoint's next due deliveries (for up
+        to ``CHAIN_S``, then the next as a job of its own): a fast endpoint's backlog drains
+        at the endpoint's own speed, and a slow one holds no more threads than its slots."""
         taken = self._take(delivery_id)
         if taken is None:
             return None
-        row, endpoint, event = taken
+        status = self._attempt(*taken)
+        endpoint_id, last = taken[0].endpoint_id, taken[0].id
+        until = time.monotonic() + CHAIN_S
+        while time.monotonic() < until:
+            following = self._take_next(endpoint_id, last)
+            if following is None:
+                return status
+            self._attempt(*following)
+            last = following[0].id
+        self._send_next(endpoint_id)
+        return status
+
+    def _attempt(self, row: Any, endpoint: Any, event: Any) -> DeliveryStatus:
         if endpoint.disabled:
             return self._record(row, endpoint, Attempt(None, 0, "endpoint disabled"), final=True)
         body = json.dumps(event.payload, separators=(",", ":"))
         attempt = self._post(endpoint.url, endpoint.secret, event.id, body)
         return self._record(row, endpoint, attempt)
+
+    def _send_next(self, endpoint_id: str) -> None:
+        """Send the endpoint's next due delivery as a job (its ``_take`` checks it again)."""
+        query = _next_due(endpoint_id, self.clock()).with_only_columns(t.webhook_deliveries.c.id)
+        with self.engine.connect() as conn:
+            if (next_id := conn.execute(query).scalar()) is not None:
+                self.send_delivery(str(next_id))
 
     def _post(self, url: str, secret: str, event_id: str, body: str) -> Attempt:
         started = time.monotonic()
@@ -258,7 +334,7 @@ class Deliverer:
     ) -> DeliveryStatus:
         now = self.clock()
         made = row.attempt + 1
-        d, e = t.webhook_deliveries, t.webhook_endpoints
+        d = t.webhook_deliveries
         values: dict[str, Any] = {
             "attempt": made,
             "response_status": attempt.status_code,
@@ -295,11 +371,7 @@ class Deliverer:
         with self.engine.begin() as conn:
             conn.execute(d.update().where(d.c.id == row.id).values(**values))
             if endpoint_values and not endpoint.disabled:
-                conn.execute(
-                    e.update()
-                    .where(e.c.id == endpoint.id)
-                    .values(updated_at=now, **endpoint_values)
-                )
+                update_endpoint(conn, endpoint, endpoint_values, now)
         status = DeliveryStatus(values["status"])
         outcome = _OUTCOMES[status]
         metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()

@@ -4,25 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.events import WEBHOOK_TYPES, IssueAssigned, IssueEvent, IssueReassigned
+from domain.events import (
+    WEBHOOK_TYPES,
+    WEBHOOK_WILDCARDS,
+    IssueAssigned,
+    IssueEvent,
+    IssueReassigned,
+)
 from domain.model import Issue
 from service.answers.common import fmt_time
-from service.db import tables as t
+from service.answers.issues import issue_json
 from service.kinds import EVENT
-from service.views import issue_json
+from service.store import tables as t
 
-__all__ = ["EVENT_TYPES", "PendingEvent", "matches", "webhook_type", "write_events"]
+__all__ = [
+    "EVENT_FILTERS",
+    "EVENT_TYPES",
+    "PendingEvent",
+    "has_subscribers",
+    "matches",
+    "subscribed",
+    "webhook_type",
+    "write_events",
+]
 
 #: Every event type a subscription may name (the event classes say which they are).
 EVENT_TYPES = WEBHOOK_TYPES
+#: What a subscription's ``events`` may list: a type, or all of a prefix's (``issue.*``).
+EVENT_FILTERS = WEBHOOK_TYPES | WEBHOOK_WILDCARDS
 
-#: (type, issue after the change, previous status, actor)
-PendingEvent = tuple[str, Issue, str | None, str]
+
+class PendingEvent(NamedTuple):
+    """A webhook event to write: its type, the issue after the change, the issue's previous
+    status, the actor, and more of ``data`` (``{"approval": …}`` on an approval's events)."""
+
+    type: str
+    issue: Issue
+    previous: str | None
+    actor: str
+    data: dict[str, Any] | None = None
 
 
 def webhook_type(event: IssueEvent, first_assignment: bool) -> str | None:
@@ -33,7 +58,7 @@ def webhook_type(event: IssueEvent, first_assignment: bool) -> str | None:
 
 
 def matches(filters: Sequence[str], event_type: str) -> bool:
-    """An endpoint's filters match exact types and ``issue.*``."""
+    """An endpoint's filters match exact types and wildcards (``issue.*``, ``approval.*``)."""
     return any(
         f == event_type or (f.endswith(".*") and event_type.startswith(f[:-1])) for f in filters
     )
@@ -65,18 +90,23 @@ def pending_from(
         kind = webhook_type(event, first)
         if kind is not None:
             previous = None if event.from_status is None else str(event.from_status)
-            pending.append((kind, state, previous, event.actor))
+            pending.append(PendingEvent(kind, state, previous, event.actor))
     return pending
+
+
+def subscribed(company_id: sa.ColumnElement[str]) -> sa.Exists:
+    """Whether the company has an enabled webhook endpoint, as SQL."""
+    e = t.webhook_endpoints.c
+    return sa.exists().where(e.company_id == company_id, ~e.disabled)
+
+
+#: Built once (``service.store.repo`` says why).
+_HAS_SUBSCRIBERS = sa.select(subscribed(sa.bindparam("b_cid")))
 
 
 def has_subscribers(conn: Connection, company_id: str) -> bool:
     """Only companies with an enabled endpoint pay for outbox rows."""
-    found = conn.execute(
-        sa.select(t.webhook_endpoints.c.id)
-        .where(t.webhook_endpoints.c.company_id == company_id, ~t.webhook_endpoints.c.disabled)
-        .limit(1)
-    ).first()
-    return found is not None
+    return bool(conn.execute(_HAS_SUBSCRIBERS, {"b_cid": company_id}).scalar())
 
 
 def write_events(
@@ -90,7 +120,7 @@ def write_events(
 ) -> list[str]:
     """Insert the events (in the caller's transaction); their ids, for the relay."""
     rows = []
-    for kind, issue, previous, actor in pending:
+    for kind, issue, previous, actor, more in pending:
         event_id = EVENT.new_id()
         data: dict[str, Any] = {
             "issue": issue_json(issue, blocked_by),
@@ -99,6 +129,8 @@ def write_events(
         }
         if run is not None:
             data["run"] = run
+        if more:
+            data.update(more)
         rows.append(
             {
                 "id": event_id,

@@ -11,10 +11,11 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Client", "CpuMeter", "Response", "percentile"]
+__all__ = ["Client", "CpuMeter", "Response", "percentile", "process_cpu_s"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +114,11 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux ``/proc``)."""
+    # The fields after the command name's closing parenthesis start at the state (field 3);
+    # utime and stime are fields 14 and 15, in clock ticks.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-__all__ = ["seed_agents", "seed_issues", "seed_live_leases"]
+__all__ = ["seed_agents", "seed_issues", "seed_live_leases", "seed_team"]
 
 
 def seed_agents(engine: Engine, company_id: str, count: int, capacity: int) -> list[str]:
@@ -26,6 +26,27 @@ def seed_agents(engine: Engine, company_id: str, count: int, capacity: int) -> l
     return ids
 
 
+def seed_team(engine: Engine, company_id: str, agent_ids: list[str]) -> str:
+    """A team of ``agent_ids``."""
+    team_id = f"team_bench{company_id[-6:]}"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO teams (id, company_id, name, created_at) "
+                "VALUES (:id, :cid, 'bench', now())"
+            ),
+            {"id": team_id, "cid": company_id},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO agent_teams (agent_id, team_id) "
+                "SELECT unnest(CAST(:agents AS text[])), :team"
+            ),
+            {"agents": agent_ids, "team": team_id},
+        )
+    return team_id
+
+
 def seed_issues(
     engine: Engine,
     company_id: str,
@@ -34,20 +55,22 @@ def seed_issues(
     tag: str,
     status: str = "queued",
     agent_ids: list[str] | None = None,
+    team_id: str | None = None,
 ) -> list[str]:
-    """``count`` issues (``assigned`` ones spread round-robin over ``agent_ids``), oldest
-    first, one millisecond apart."""
+    """``count`` issues (``assigned`` ones spread round-robin over ``agent_ids``; all of them
+    in ``team_id``'s queue if given), oldest first, one millisecond apart."""
     with engine.begin() as conn:
         conn.execute(
             sa.text(
                 """
-                INSERT INTO issues (id, company_id, title, status, assigned_agent_id, labels,
-                    dependencies, created_at, updated_at, version, max_attempts)
+                INSERT INTO issues (id, company_id, title, status, assigned_agent_id,
+                    assigned_team_id, labels, dependencies, created_at, updated_at, version,
+                    max_attempts)
                 SELECT 'iss_' || :tag || lpad(g::text, 8, '0'), :cid, 'seeded ' || g,
                     CAST(:status AS varchar),
                     CASE WHEN :n_agents = 0 THEN NULL
                          ELSE (CAST(:agents AS text[]))[1 + g % GREATEST(:n_agents, 1)] END,
-                    '[]', '[]',
+                    CAST(:team AS varchar), '[]', '[]',
                     now() - interval '1 day' + g * interval '1 millisecond',
                     now(), CASE WHEN CAST(:status AS varchar) = 'queued' THEN 1 ELSE 2 END, 3
                 FROM generate_series(1, :count) g
@@ -59,6 +82,7 @@ def seed_issues(
                 "status": status,
                 "agents": agent_ids or [],
                 "n_agents": len(agent_ids or []),
+                "team": team_id,
                 "count": count,
             },
         )

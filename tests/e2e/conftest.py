@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.client import Api
+from tests.e2e.console_browser import Browser, browser_session
 from tests.procs import ServiceUrls, Stack, start_distributed, start_embedded
 
 
@@ -31,3 +32,9 @@ def stack(
 def api(stack: Stack) -> Iterator[Api]:
     with Api(stack.base_url, stack.admin_token) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium for a console test module (tests/e2e/test_console_*.py)."""
+    yield from browser_session()

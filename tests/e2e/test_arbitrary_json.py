@@ -37,6 +37,8 @@ from tests.procs import Stack
 MAX_EXAMPLES = int(os.environ.get("ARBITRARY_JSON_EXAMPLES", "40"))
 SEED = os.environ.get("ARBITRARY_JSON_SEED")
 LOCAL_HOOK = "http://127.0.0.1:9/hook"  # webhooks only ever point here (nothing listens)
+#: A routine that does not tick while the test runs (paused, and due only on 1 January).
+ROUTINE = {"name": "r", "cron": "0 0 1 1 *", "paused": True, "template": {"title": "t"}}
 JSON_HEADERS = {"Content-Type": "application/json"}
 MAX_DEPTH = 32  # docs/limits.md: the body is level 1; deeper objects and arrays are refused
 
@@ -279,10 +281,16 @@ SPECS: list[Spec] = [
          cases=(("dueAt", 1e10, 422), ("dueAt", "10000000000", 422),
                 ("labels", ["😀", "\u202e"], 201), ("budget", {"perTaskUsd": "1.50"}, 201),
                 ("budget", {"perTaskUsd": "1e2"}, 422), ("budget", {"perTaskUsd": " 1"}, 422),
-                ("budget", {"perTaskUsd": "1.1234567"}, 422))),
+                ("budget", {"perTaskUsd": "1.1234567"}, 422),
+                ("notBefore", "2030-01-01T00:00:00Z", 201), ("notBefore", 1e10, 422),
+                ("retryPolicy", {"baseSeconds": 1, "maxSeconds": 2}, 201),
+                ("retryPolicy", {"baseSeconds": Raw("1e309"), "maxSeconds": 2}, 422),
+                ("retryPolicy", {"baseSeconds": Raw("NaN"), "maxSeconds": 2}, 422),
+                ("retryPolicy", {"baseSeconds": "1", "maxSeconds": 2}, 422))),
     Spec("PATCH /issues/{iid}", {"title": "t2", "labels": ["x"], "budget": {"perTaskUsd": 2.5}},
          "/issues/{iid}", "issue", "title description",
-         cases=(("dueAt", 1e10, 422), ("budget", {"perTaskUsd": Raw("NaN")}, 422))),
+         cases=(("dueAt", 1e10, 422), ("budget", {"perTaskUsd": Raw("NaN")}, 422),
+                ("notBefore", "10000000000", 422))),
     Spec("POST /issues/{iid}/assign", {"agentId": "{spare}"}, "/issues/{iid}", "issue+"),
     Spec("POST /issues/{iid}/cancel", {"reason": "done"}, "/issues/{iid}", "issue+", "reason"),
     Spec("POST /issues/{iid}/reassign", {"toAgentId": "{spare2}", "reason": "x"}, "/issues/{iid}",
@@ -312,6 +320,8 @@ SPECS: list[Spec] = [
          "approval+", "comment"),
     Spec("POST /approvals/{apid}/reject", {"comment": "no"}, "/approvals/{apid} /issues/{iid}",
          "approval+", "comment"),
+    Spec("POST /approvals/decide", {"ids": ["{apid}"], "decision": "approve", "comment": "ok"},
+         "/approvals/{apid} /issues/{iid}", "approval+", "comment"),
     Spec("POST /webhooks", {"url": LOCAL_HOOK, "events": ["issue.rejected"], "description": "d"},
          "/webhooks", text="url description"),
     Spec("PATCH /webhooks/{wid}", {"events": ["issue.done"], "disabled": True, "description": ""},
@@ -321,6 +331,19 @@ SPECS: list[Spec] = [
          "delivery"),
     Spec("POST /issues/bulk", {"ids": ["{iid}", "{iid2}"], "op": "cancel", "args": {"reason": "b"}},
          "/issues/{iid} /issues/{iid2}", "bulk+", free="args"),
+    Spec("POST /routines", {**ROUTINE, "timezone": "Europe/Paris", "catchUp": "one"}, "/routines",
+         text="name",
+         cases=(("cron", "61 * * * *", 422), ("cron", "@daily", 422), ("timezone", "Nowhere", 422),
+                ("template", {"title": "t", "priority": "high", "budget": {"perTaskUsd": "1.5"}},
+                 201))),
+    Spec("PATCH /routines/{rtid}", {"name": "r2", "cron": "0 0 1 7 *", "catchUp": "skip"},
+         "/routines/{rtid}", "routine", "name"),
+    Spec("DELETE /routines/{rtid}", {}, "/routines/{rtid}", "routine+"),
+    # An agent of its own (a cap on the worker would stop the other specs' runs).
+    Spec("PUT /budgets/{scope}/{bag}", {"monthlyUsd": "25.5"}, "/budgets", "budgeted",
+         cases=(("monthlyUsd", -1, 422), ("monthlyUsd", None, 422), ("monthlyUsd", "1e2", 422),
+                ("monthlyUsd", 10**10, 422), ("monthlyUsd", 0, 200))),
+    Spec("DELETE /budgets/{scope}/{bag}", {}, "/budgets", "capped+"),
 ]
 # fmt: on
 
@@ -394,6 +417,13 @@ class World:
             return {"wid": c.ok("POST", "/webhooks", hook, 201)["id"]}
         if kind == "delivery":
             return self.delivery()
+        if kind == "routine":
+            return {"rtid": c.ok("POST", "/routines", ROUTINE, 201)["id"]}
+        if kind in {"budgeted", "capped"}:
+            bag = c.agent("budgeted")["id"]
+            if kind == "capped":
+                c.ok("PUT", f"/budgets/agent/{bag}", {"monthlyUsd": 5})
+            return {"scope": "agent", "bag": bag}
         made = {
             "issue": lambda: {"iid": c.issue("target")["id"]},
             "assigned": lambda: {"iid": c.issue("target", assignedAgentId=spare)["id"]},
@@ -523,18 +553,22 @@ def reads_back(world: World) -> None:
     answers 200 with JSON (``Company.ok``), whatever the fuzzer stored."""
     c = world.c
     c.ok("GET", "")
-    for path in ("/teams", "/agents", "/webhooks", "/approvals"):
+    for path in ("/teams", "/agents", "/webhooks", "/approvals", "/routines"):
         for item in walk(c, path, limit=200):
             c.ok("GET", f"{path}/{item['id']}")
             if path == "/webhooks":
                 walk(c, f"/webhooks/{item['id']}/deliveries", limit=200)
+            if path == "/routines":
+                walk(c, f"/routines/{item['id']}/runs", limit=200)
     for issue in walk(c, "/issues", limit=200):
         c.ok("GET", f"/issues/{issue['id']}")
         walk(c, f"/issues/{issue['id']}/comments", limit=200)
         for run in walk(c, f"/issues/{issue['id']}/runs", limit=200):
             c.ok("GET", f"/issues/{issue['id']}/runs/{run['id']}")
     walk(c, "/activity", limit=200)
-    for dimension in ("issue", "agent", "team", "label"):
+    for budget in walk(c, "/budgets", limit=200):
+        c.ok("GET", f"/budgets/{budget['scope']}/{budget['scopeId']}")
+    for dimension in ("issue", "agent", "team", "label", "model"):
         walk(c, "/costs", groupBy=dimension, limit=200)
     for path in [f"/commands/{i}" for i in sorted(world.commands)] + [
         f"/bulk/{i}" for i in world.bulks

@@ -57,7 +57,7 @@ def test_each_report_adds_exactly_to_the_run_cost_and_the_issue_spend(api: Api) 
     assert first["id"].startswith("cost_")
     assert first["issueId"] == claimed["issue"]["id"] and first["runId"] == claimed["run"]["id"]
     assert first["cost"] == {"usd": 0.1, "inputTokens": 1000, "outputTokens": 200}
-    assert first["budget"] == {"perTaskUsd": 10, "spent": {"usd": 0.1}}
+    assert first["budget"] == {"perTaskUsd": 10, "includeSubtasks": False, "spent": {"usd": 0.1}}
     assert first["stop"] is False and "stopReason" not in first
 
     second = _report(acme, claimed, token, usd=0.2, inputTokens=500)
@@ -67,7 +67,7 @@ def test_each_report_adds_exactly_to_the_run_cost_and_the_issue_spend(api: Api) 
     assert second["stop"] is False
 
     issue = _issue(acme, claimed)
-    assert issue["budget"] == {"perTaskUsd": 10, "spent": {"usd": 0.3}}
+    assert issue["budget"] == {"perTaskUsd": 10, "includeSubtasks": False, "spent": {"usd": 0.3}}
     assert issue["status"] == "running"
     assert issue["version"] == version  # a cost report is not a transition
     run = _run_of(acme, claimed)
@@ -100,7 +100,7 @@ def test_the_report_that_reaches_the_budget_stops_the_run_and_hands_the_issue_of
 
     crossing = _report(acme, claimed, token, usd=0.5, inputTokens=10)
     assert crossing["stop"] is True and crossing["stopReason"] == "budget_exceeded"
-    assert crossing["budget"] == {"perTaskUsd": 1, "spent": {"usd": 1.3}}
+    assert crossing["budget"] == {"perTaskUsd": 1, "includeSubtasks": False, "spent": {"usd": 1.3}}
     assert crossing["cost"] == {"usd": 1.3, "inputTokens": 10, "outputTokens": 0}
 
     issue = _issue(acme, claimed)
@@ -205,7 +205,11 @@ def test_without_a_budget_no_amount_stops_the_run(api: Api) -> None:
         assert answer["stop"] is False and answer["budget"]["perTaskUsd"] is None
     issue = _issue(acme, claimed)
     assert issue["status"] == "running"
-    assert issue["budget"] == {"perTaskUsd": None, "spent": {"usd": 1200000}}
+    assert issue["budget"] == {
+        "perTaskUsd": None,
+        "includeSubtasks": False,
+        "spent": {"usd": 1200000},
+    }
     assert _thresholds(acme, issue["id"]) == []
     assert acme.run_call(claimed, "checkpoint", token).json()["stop"] is False
 
@@ -215,7 +219,11 @@ def test_a_zero_budget_stops_the_run_at_the_first_report(api: Api) -> None:
     claimed, token = _started(acme, budget={"perTaskUsd": 0})
     first = _report(acme, claimed, token, usd=0.000001)
     assert first["stop"] is True and first["stopReason"] == "budget_exceeded"
-    assert first["budget"] == {"perTaskUsd": 0, "spent": {"usd": 0.000001}}
+    assert first["budget"] == {
+        "perTaskUsd": 0,
+        "includeSubtasks": False,
+        "spent": {"usd": 0.000001},
+    }
     assert _issue(acme, claimed)["status"] == "handoff"
     assert _run_of(acme, claimed)["exitReason"] == "budget_exceeded"
 
@@ -262,7 +270,7 @@ def test_the_budget_can_change_while_assigned_but_not_once_running(api: Api) -> 
     issue = acme.issue("paid", assignedAgentId=aid, budget={"perTaskUsd": 0.1})
     raised = acme.ok("PATCH", f"/issues/{issue['id']}", {"budget": {"perTaskUsd": 5}})
     assert raised["status"] == "assigned"
-    assert raised["budget"] == {"perTaskUsd": 5, "spent": {"usd": 0}}
+    assert raised["budget"] == {"perTaskUsd": 5, "includeSubtasks": False, "spent": {"usd": 0}}
 
     claimed = acme.claim(aid, token)
     assert claimed["issue"]["budget"]["perTaskUsd"] == 5
@@ -273,7 +281,11 @@ def test_the_budget_can_change_while_assigned_but_not_once_running(api: Api) -> 
         "not_editable",
     )
     assert body["currentStatus"] == "running"
-    assert _issue(acme, claimed)["budget"] == {"perTaskUsd": 5, "spent": {"usd": 1}}
+    assert _issue(acme, claimed)["budget"] == {
+        "perTaskUsd": 5,
+        "includeSubtasks": False,
+        "spent": {"usd": 1},
+    }
 
     assert _report(acme, claimed, token, usd=4)["stop"] is True
     body = assert_problem(

@@ -56,8 +56,9 @@ def _targets(acme: Company) -> list[tuple[str, str, dict[str, Any], list[str]]]:
     return [
         ("POST", "/issues", {"title": "t"}, ["title", "description", "parentId",
          "assignedTeamId", "assignedAgentId", "dueAt", "labels", "dependencies",
-         "maxAttempts", "budget"]),
-        ("PATCH", f"/issues/{iid}", {}, ["title", "description", "labels", "dueAt", "budget"]),
+         "maxAttempts", "budget", "priority", "notBefore", "retryPolicy"]),
+        ("PATCH", f"/issues/{iid}", {}, ["title", "description", "labels", "dueAt", "budget",
+         "notBefore"]),
         ("POST", f"/issues/{iid}/assign", {}, ["agentId"]),
         ("POST", f"/issues/{iid}/reassign", {}, ["toAgentId", "toTeamId", "reason"]),
         ("POST", f"/issues/{iid}/comments", {"text": "x", "author": "user:a"}, ["text", "author"]),

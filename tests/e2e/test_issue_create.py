@@ -13,7 +13,7 @@ ISSUE_FIELDS = {
     "id", "companyId", "title", "description", "status", "parentId", "assignedAgentId",
     "assignedTeamId", "budget", "dueAt", "labels", "dependencies", "currentRunId",
     "createdAt", "updatedAt", "version", "blockedBy", "pendingApprovals", "attempts",
-    "maxAttempts",
+    "maxAttempts", "priority", "notBefore", "retryPolicy",
 }  # fmt: skip
 
 
@@ -34,12 +34,14 @@ def test_a_bare_issue_is_queued_at_version_one_with_defaults(api: Api) -> None:
     assert issue["parentId"] is None
     assert issue["assignedAgentId"] is None
     assert issue["assignedTeamId"] is None
-    assert issue["budget"] == {"perTaskUsd": None, "spent": {"usd": 0}}
+    assert issue["budget"] == {"perTaskUsd": None, "includeSubtasks": False, "spent": {"usd": 0}}
     assert issue["labels"] == [] and issue["dependencies"] == [] and issue["blockedBy"] == []
     assert issue["pendingApprovals"] == []
     assert issue["currentRunId"] is None
     assert issue["attempts"] == 0
     assert issue["maxAttempts"] == 3
+    assert issue["priority"] == "medium"
+    assert issue["notBefore"] is None and issue["retryPolicy"] is None
     assert issue["createdAt"] == issue["updatedAt"]
 
 
@@ -66,7 +68,7 @@ def test_an_issue_is_created_with_every_optional_field(api: Api) -> None:
     assert issue["assignedTeamId"] == team["id"]
     assert issue["assignedAgentId"] == agent["id"]
     assert issue["status"] == "assigned"
-    assert issue["budget"] == {"perTaskUsd": 1.5, "spent": {"usd": 0}}
+    assert issue["budget"] == {"perTaskUsd": 1.5, "includeSubtasks": False, "spent": {"usd": 0}}
     assert _when(issue["dueAt"]) == datetime(2026, 4, 12, 17, tzinfo=UTC)
     assert issue["labels"] == ["marketing", "priority:medium"]
     assert issue["dependencies"] == [dependency["id"]]
@@ -151,7 +153,7 @@ def test_listing_a_dependency_twice_is_invalid(api: Api) -> None:
         ({"title": "t", "maxAttempts": 0}, "maxAttempts"),
         ({"title": "t", "dueAt": "tomorrow"}, "dueAt"),
         ({"title": "t", "status": "running"}, "status"),
-        ({"title": "t", "priority": "high"}, "priority"),
+        ({"title": "t", "urgency": "high"}, "urgency"),
     ],
     ids=[
         "empty-title", "long-title", "no-title", "51-labels", "long-label", "empty-label",
@@ -275,3 +277,29 @@ def test_a_blocked_team_issue_is_not_dispatched(api: Api) -> None:
     assert issue["status"] == "queued"
     assert issue["assignedAgentId"] is None
     assert issue["blockedBy"] == [dependency["id"]]
+
+
+def test_priority_is_a_field_set_at_create_or_by_a_label_and_changed_by_patch(api: Api) -> None:
+    acme = api.new_company()
+    assert acme.issue("asked", priority="high")["priority"] == "high"
+    labelled = acme.issue("labelled", labels=["priority:critical"])
+    assert labelled["priority"] == "critical"
+    lowered = acme.ok("PATCH", f"/issues/{labelled['id']}", {"priority": "low"})
+    assert lowered["priority"] == "low" and lowered["version"] == labelled["version"] + 1
+    relabelled = acme.ok("PATCH", f"/issues/{labelled['id']}", {"labels": ["priority:high"]})
+    assert relabelled["priority"] == "high"
+    for bad in ({"priority": "urgent"}, {"priority": 1}):
+        assert_invalid(acme.call("PATCH", f"/issues/{labelled['id']}", bad), "priority")
+    errors = assert_invalid(acme.call("PATCH", f"/issues/{labelled['id']}", {"priority": None}))
+    assert "priority may not be null" in errors[0]["msg"]
+    assert_invalid(acme.call("POST", "/issues", {"title": "t", "priority": "urgent"}), "priority")
+
+
+def test_a_claim_takes_the_higher_priority_first_then_the_oldest(api: Api) -> None:
+    acme = api.new_company()
+    agent, token = acme.agent_with_token(capacity=3)
+    low = acme.issue("low", assignedAgentId=agent, priority="low")
+    medium = acme.issue("medium by default", assignedAgentId=agent)
+    critical = acme.issue("critical", assignedAgentId=agent, priority="critical")
+    order = [acme.claim(agent, token)["issue"]["id"] for _ in range(3)]
+    assert order == [critical["id"], medium["id"], low["id"]]

@@ -50,7 +50,7 @@ def test_the_budget_is_patched_while_queued_or_assigned(api: Api) -> None:
     assert acme.ok("PATCH", path, {"budget": {"perTaskUsd": 2.25}})["budget"]["perTaskUsd"] == 2.25
     acme.ok("POST", f"{path}/assign", {"agentId": agent["id"]})
     patched = acme.ok("PATCH", path, {"budget": {"perTaskUsd": "3.5"}})
-    assert patched["budget"] == {"perTaskUsd": 3.5, "spent": {"usd": 0}}
+    assert patched["budget"] == {"perTaskUsd": 3.5, "includeSubtasks": False, "spent": {"usd": 0}}
     cleared = acme.ok("PATCH", path, {"budget": {"perTaskUsd": None}})
     assert cleared["budget"]["perTaskUsd"] is None
 

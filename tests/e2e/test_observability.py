@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.queue_depths import QueueDepths, RabbitQueueReader
+from service.observability.queue_depths import QueueDepths, RabbitQueueReader
 from tests.e2e.client import Api, Company
 from tests.procs import Stack, start_embedded
 

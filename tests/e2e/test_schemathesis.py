@@ -126,7 +126,11 @@ class World:
             "POST", "/teams", {"name": "later"}, headers={"Prefer": "respond-async"}
         )
         assert bulk.status_code in {200, 202} and command.status_code == 202, bulk.text
+        routine = acme.ok("POST", "/routines", world.paused_routine(), 201)
         world.shared = {
+            # A budget on an agent of its own (a cap on the worker would stop its runs).
+            "budget_scope": "agent",
+            "sid": world.capped_agent(),
             "cid": acme.id,
             "iid": acme.issue("shared")["id"],
             "tid": team_id,
@@ -139,8 +143,20 @@ class World:
             "cmd_id": command.json()["commandId"],
             "rid": run["rid"],
             "iid_of_rid": run["iid"],
+            "rtid": routine["id"],
         }
         return world
+
+    @staticmethod
+    def paused_routine() -> dict[str, Any]:
+        """A routine that never ticks while the fuzzer runs (it would create issues)."""
+        return {"name": "r", "cron": "0 9 * * *", "paused": True, "template": {"title": "t"}}
+
+    def capped_agent(self) -> str:
+        """An agent with a monthly budget, that nothing claims for."""
+        aid = str(self.acme.agent("budgeted")["id"])
+        self.acme.ok("PUT", f"/budgets/agent/{aid}", {"monthlyUsd": 50})
+        return aid
 
     def new_run(self) -> dict[str, str]:
         """A fresh issue of the worker's, claimed: its id, its run and the run's lease (long
@@ -201,6 +217,10 @@ class World:
         elif "{wid}" in path and method in {"DELETE", "PATCH"}:
             hook = {"url": LOCAL_HOOK, "events": ["issue.done"]}
             ids["wid"] = self.acme.ok("POST", "/webhooks", hook, 201)["id"]
+        elif "{rtid}" in path and method in {"DELETE", "PATCH"}:
+            ids["rtid"] = self.acme.ok("POST", "/routines", self.paused_routine(), 201)["id"]
+        elif "{sid}" in path and method == "DELETE":
+            ids["sid"] = self.capped_agent()
         elif "{tok_id}" in path:
             ids["tok_id"] = self.acme.ok("POST", "/tokens", {"role": "admin"}, 201)["id"]
         if path.endswith("/claim"):
@@ -220,6 +240,10 @@ class World:
             self._real_body(body, params.get("rid"), ids, path.endswith("/reassign"))
             if isinstance(body.get("args"), dict):  # a bulk's: those of the verb
                 self._real_body(body["args"], None, ids, body.get("op") == "reassign")
+            if path.endswith("/approvals/decide") and not _keeps_generated(body.get("ids")):
+                body["ids"] = [ids["apid"]]  # approvals, not the issues a bulk names
+            if "/routines" in path and isinstance(body.get("template"), dict):
+                self._real_body(body["template"], None, ids, False)
             if path.endswith("/claim") and isinstance(body.get("waitSeconds"), int):
                 body["waitSeconds"] = 0  # a long poll with nothing to claim only waits
             url = body.get("url")
@@ -243,6 +267,9 @@ class World:
             "dependencies": [self.shared["iid"]],
             "ids": [ids["iid"], ids.get("iid2", self.shared["iid"])],
             "leaseToken": self.leases.get(rid or ""),
+            # A cron and a time zone zoneinfo knows (a generated string rarely is either).
+            "cron": "0 9 * * 1-5",
+            "timezone": "Europe/Paris",
         }
         for key, value in real.items():
             if key in body and value is not None and not _keeps_generated(body[key]):
@@ -268,7 +295,8 @@ class World:
 @pytest.fixture(scope="module")
 def fuzzed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_dir: Path = tmp_path_factory.mktemp("schemathesis")
-    running = start_embedded(log_dir)
+    # Event streams end after 0.2 s here, so that each answer has an end to check.
+    running = start_embedded(log_dir, {"AGENTQ_EVENTS_MAX_S": "0.2"})
     try:
         yield running
     finally:

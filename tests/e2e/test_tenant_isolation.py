@@ -52,10 +52,12 @@ class Endpoint:
     body: Any = None
     #: Path parameters to fill with another of B's ids (assign needs a queued issue).
     use: tuple[tuple[str, str], ...] = ()
+    #: The route's template when ``path`` fixes one of its parameters (a budget's scope).
+    template: str = ""
 
     @property
     def route(self) -> tuple[str, str]:
-        return self.method, COMPANY + self.path
+        return self.method, COMPANY + (self.template or self.path)
 
     @property
     def names_resource(self) -> bool:
@@ -66,6 +68,7 @@ class Endpoint:
 
 
 LEASE_BODY = {"leaseToken": "{lease}"}
+BUDGET = "/budgets/{budget_scope}/{sid}"
 RUN_PATH = "/issues/{iid}/runs/{rid}"
 TABLE: list[Endpoint] = [
     Endpoint("GET", "", MEMBER),
@@ -81,7 +84,17 @@ TABLE: list[Endpoint] = [
     Endpoint("POST", "/agents/{aid}/claim", CLAIM, {"waitSeconds": 0, "leaseSeconds": 60}),
     Endpoint("GET", "/commands/{cmd_id}", MEMBER),
     Endpoint("GET", "/issues", MEMBER),
-    Endpoint("POST", "/issues", ADMIN, {"title": "planted", "assignedAgentId": "{body_aid}"}),
+    Endpoint(
+        "POST",
+        "/issues",
+        ADMIN,
+        {
+            "title": "planted",
+            "assignedAgentId": "{body_aid}",
+            "notBefore": "2030-01-01T00:00:00Z",
+            "retryPolicy": {"baseSeconds": 1, "maxSeconds": 2},
+        },
+    ),
     Endpoint(
         "POST",
         "/issues/bulk",
@@ -115,7 +128,11 @@ TABLE: list[Endpoint] = [
     Endpoint("GET", "/approvals/{apid}", ADMIN),
     Endpoint("POST", "/approvals/{apid}/approve", ADMIN, {"comment": "fine by me"}),
     Endpoint("POST", "/approvals/{apid}/reject", ADMIN, {"comment": "no way"}),
+    Endpoint("POST", "/approvals/decide", ADMIN, {"ids": ["{apid}"], "decision": "reject"}),
     Endpoint("GET", "/activity", ADMIN),
+    Endpoint("GET", "/events", ADMIN),
+    # An admin's, or the agent's of the issue's current run (as a run's endpoints are).
+    Endpoint("GET", "/issues/{iid}/events", RUN),
     Endpoint("POST", "/webhooks", ADMIN, {"url": "{hook_url}", "events": ["issue.*"]}),
     Endpoint("GET", "/webhooks", ADMIN),
     Endpoint("GET", "/webhooks/{wid}", ADMIN),
@@ -123,8 +140,28 @@ TABLE: list[Endpoint] = [
     Endpoint("DELETE", "/webhooks/{wid}", ADMIN),
     Endpoint("GET", "/webhooks/{wid}/deliveries", ADMIN),
     Endpoint("POST", "/webhooks/{wid}/deliveries/{did}/redeliver", ADMIN, {}),
+    Endpoint(
+        "POST",
+        "/routines",
+        ADMIN,
+        {
+            "name": "planted",
+            "cron": "0 9 * * *",
+            "template": {"title": "x", "assignedAgentId": "{body_aid}"},
+        },
+    ),
+    Endpoint("GET", "/routines", ADMIN),
+    Endpoint("GET", "/routines/{rtid}", ADMIN),
+    Endpoint("PATCH", "/routines/{rtid}", ADMIN, {"paused": True, "name": "defaced"}),
+    Endpoint("DELETE", "/routines/{rtid}", ADMIN),
+    Endpoint("GET", "/routines/{rtid}/runs", ADMIN),
+    # One scope per method: an agent's, a team's and the company's own id, each B's.
+    Endpoint("PUT", "/budgets/agent/{aid}", ADMIN, {"monthlyUsd": 1}, template=BUDGET),
+    Endpoint("GET", "/budgets/team/{tid}", ADMIN, template=BUDGET),
+    Endpoint("DELETE", "/budgets/company/{cid}", ADMIN, template=BUDGET),
+    Endpoint("GET", "/budgets", ADMIN),
 ]
-WITH_BODY = [e for e in TABLE if e.method in {"POST", "PATCH"}]
+WITH_BODY = [e for e in TABLE if e.method in {"POST", "PUT", "PATCH"}]
 
 
 # The routes the application serves
@@ -226,6 +263,9 @@ class World:
             "webhooks": b.ok("GET", "/webhooks")["data"],
             "deliveries": b.ok("GET", f"/webhooks/{r['wid']}/deliveries")["data"],
             "bulk": b.ok("GET", f"/bulk/{r['bid']}"),
+            "routines": b.ok("GET", "/routines")["data"],
+            "routine runs": b.ok("GET", f"/routines/{r['rtid']}/runs")["data"],
+            "budgets": b.ok("GET", "/budgets")["data"],
             "command": b.ok("GET", f"/commands/{r['cmd_id']}"),
             "agent tokens work": [
                 b.call("GET", "/issues", token=tok).status_code
@@ -300,6 +340,11 @@ def _build(api: Api, hook: Receiver) -> World:
     b.issue("hooked")
     hook.wait_for(1)
     delivery = _settled(b, webhook["id"])
+    # Paused: it must not tick (and change B) while the matrix runs.
+    routine = {"name": "daily", "cron": "0 9 * * *", "paused": True, "template": {"title": "Daily"}}
+    routine = b.ok("POST", "/routines", routine, status=201)
+    for scope, ident in (("agent", agent["id"]), ("team", team["id"]), ("company", b.id)):
+        b.ok("PUT", f"/budgets/{scope}/{ident}", {"monthlyUsd": 1000})
 
     a = api.new_company("Acme")
     a_team = a.team("red team")
@@ -330,6 +375,7 @@ def _build(api: Api, hook: Receiver) -> World:
             "bid": job["id"],
             "wid": webhook["id"],
             "did": delivery["id"],
+            "rtid": routine["id"],
         },
     )
 
@@ -535,7 +581,7 @@ def test_another_agents_token_is_forbidden_the_runs_endpoints_and_its_claim(worl
     """Agent 2 of B, with agent 1's current lease token even: 403 on agent 1's run."""
     caller = Caller("B other agent", world.b_agent2_token, f"agent:{world.refs['aid2']}")
     endpoints = [e for e in TABLE if e.access in {RUN, CLAIM}]
-    assert len(endpoints) == 7
+    assert len(endpoints) == 8
     _expect_forbidden(world, caller, endpoints)
 
 

@@ -89,7 +89,8 @@ def test_claim_takes_the_highest_priority_first_then_the_oldest(api: Api) -> Non
     acme.issue("old and plain", assignedAgentId=aid)
     urgent = acme.issue("new and critical", assignedAgentId=aid, labels=["priority:critical"])
     order = [_claimed(acme, aid, token)["issue"]["title"] for _ in range(3)]
-    assert order == [urgent["title"], "old and low", "old and plain"]
+    # An issue with no priority is medium: above low (issue 17 made priority a field).
+    assert order == [urgent["title"], "old and plain", "old and low"]
 
 
 def test_a_blocked_issue_is_not_claimed_until_its_dependency_is_done(api: Api) -> None:
@@ -181,7 +182,7 @@ def test_bad_claim_and_run_bodies_are_refused_with_the_field_named(api: Api) -> 
     aid, token = _agent(acme)
     for body, loc in [
         ({"waitSeconds": 31}, ["waitSeconds"]),
-        ({"leaseSeconds": 5}, ["leaseSeconds"]),
+        ({"leaseSeconds": 4}, ["leaseSeconds"]),
         ({"leaseSeconds": "60"}, ["leaseSeconds"]),
         ({"wait": 1}, ["wait"]),
     ]:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from service.db.engine import make_engine
 from service.settings import Settings
+from service.store.engine import make_engine
 from tests.procs import ServiceUrls
 
 

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from service.db import tables as t
 from service.settings import Settings
+from service.store import tables as t
 from tests.conftest import stack_of_its_own
 from tests.e2e.client import Api
 from tests.faults.outages import ensure_all_up, outage

@@ -14,11 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
 from domain import commands as c
-from service.db.engine import make_engine
-from service.envelope import Envelope, Outcome
+from service.commands.envelope import Envelope, Outcome
+from service.commands.pipeline import Applier
 from service.ids import new_id
-from service.pipeline import Applier
 from service.settings import Settings
+from service.store.engine import make_engine
 from tests.conftest import stack_of_its_own
 from tests.procs import ServiceUrls, Stack
 

@@ -20,7 +20,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from service.db import tables as t
+from service.store import tables as t
 from tests.e2e.client import Api, Company, assert_problem, walk
 from tests.procs import SWEEP_INTERVAL_S, Stack
 

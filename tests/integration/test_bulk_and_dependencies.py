@@ -11,12 +11,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from service.db import tables as t
+from service.commands.bulk_runner import CHUNK
 from service.ids import new_id
+from service.store import tables as t
 from tests.e2e.client import Api, Company
 from tests.procs import Stack
 
 BULK_SIZE = 10_000
+#: Chunks of the bulk that may be applied while one single command waits: the one it was
+#: queued behind, the next, and two more of slack for the moment the answer travels back.
+MAX_CHUNKS_BEHIND = 4
 
 
 def _insert_queued_issues(engine: Engine, company_id: str, count: int) -> list[str]:
@@ -60,7 +64,7 @@ def test_a_bulk_assign_of_ten_thousand_issues_leaves_room_for_other_commands(
         )
         assert accepted.status_code == 202, accepted.text
         location = accepted.headers["location"].split(acme.prefix, 1)[1]
-        latencies = _single_commands_meanwhile(acme, other["id"], location)
+        meanwhile = _single_commands_meanwhile(acme, other["id"], location)
         job = _wait_done(acme, location, timeout_s=600)
         elapsed = time.monotonic() - started
     assert job["total"] == BULK_SIZE and job["succeeded"] == BULK_SIZE and job["failed"] == 0
@@ -75,27 +79,44 @@ def test_a_bulk_assign_of_ten_thousand_issues_leaves_room_for_other_commands(
             )
         ).scalar_one()
     assert assigned == BULK_SIZE
-    p50 = statistics.median(latencies)
-    worst = max(latencies)
+    latencies = [latency for latency, _ in meanwhile]
+    behind = max(items for _, items in meanwhile)
     print(
         f"\nbulk of {BULK_SIZE}: {elapsed:.1f}s ({BULK_SIZE / elapsed:.0f} issues/s); "
-        f"{len(latencies)} single commands meanwhile: p50 {p50 * 1000:.0f} ms, "
-        f"max {worst * 1000:.0f} ms"
+        f"{len(meanwhile)} single commands meanwhile: p50 "
+        f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms, "
+        f"at most {behind} bulk items applied while one waited"
     )
-    assert len(latencies) >= 5
-    assert worst < 5.0  # never stuck behind the whole bulk
+    assert len(meanwhile) >= 5
+    # Never stuck behind the whole bulk: a single command waits behind the chunk in flight on
+    # its shard, and the next (the runner publishes a chunk once the one before is applied).
+    # Counted in the bulk's own items, not in seconds, so a machine that stalls for a while
+    # (a slow fsync, a loaded CI box) stalls the bulk as much as the command.
+    assert behind <= MAX_CHUNKS_BEHIND * CHUNK, meanwhile
 
 
-def _single_commands_meanwhile(acme: Company, issue_id: str, location: str) -> list[float]:
-    latencies: list[float] = []
+def _single_commands_meanwhile(
+    acme: Company, issue_id: str, location: str
+) -> list[tuple[float, int]]:
+    """PATCH another issue while the bulk runs: each one's latency, and how many of the
+    bulk's items were applied while it waited."""
+    meanwhile: list[tuple[float, int]] = []
+    progress = _applied(acme.ok("GET", location))
     for i in range(1000):
         begun = time.monotonic()
         acme.ok("PATCH", f"/issues/{issue_id}", {"title": f"edit {i}"})
-        latencies.append(time.monotonic() - begun)
-        if acme.ok("GET", location)["status"] == "done":
+        latency = time.monotonic() - begun
+        job = acme.ok("GET", location)
+        meanwhile.append((latency, _applied(job) - progress))
+        progress = _applied(job)
+        if job["status"] == "done":
             break
         time.sleep(0.2)
-    return latencies
+    return meanwhile
+
+
+def _applied(job: Any) -> int:
+    return int(job["succeeded"]) + int(job["failed"])
 
 
 def _wait_done(acme: Company, location: str, timeout_s: float) -> Any:

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from domain import commands as c
-from service.db import tables as t
-from service.envelope import Outcome
-from service.handlers.runs import LOCKED_WAIT_S
+from service.commands.envelope import Outcome
+from service.commands.handlers.runs import LOCKED_WAIT_S
 from service.ids import new_id
+from service.store import tables as t
 from tests.integration.conftest import Apply
 
 

@@ -11,7 +11,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from service.db import tables as t
+from service.store import tables as t
 from tests.e2e.client import Api, Company
 from tests.procs import SWEEP_INTERVAL_S, Stack
 

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from domain import commands as c
-from service.db import tables as t
-from service.envelope import Envelope
+from service.commands.envelope import Envelope
+from service.commands.pipeline import Applier
 from service.ids import new_id
-from service.pipeline import Applier
 from service.settings import Settings
+from service.store import tables as t
 from tests.integration.conftest import Apply, count, scrape, wait_until
 from tests.procs import ServiceUrls, Stack, spawn
 from workers.broker import make_broker

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from service.db import tables as t
+from service.store import tables as t
 from tests.benchmarks.seed import seed_issues
 from tests.conftest import stack_of_its_own
 from tests.e2e.client import Api

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from domain import commands as c
-from service.db import tables as t
-from service.envelope import Envelope, Outcome
+from service.commands.envelope import Envelope, Outcome
+from service.commands.pipeline import Applier
 from service.ids import new_id
-from service.pipeline import Applier
+from service.store import tables as t
 
 
 class _Clock:

@@ -1,5 +1,7 @@
-"""A publish to RabbitMQ that cannot complete ends in its own thread at ``publish_timeout_s``
-(pika enforces it), its connection dropped: nothing of it goes on after the caller gave up.
+"""A publish to RabbitMQ that cannot complete ends at ``publish_timeout_s``, its connection
+dropped: nothing of it goes on after the caller gave up. The blocking publisher (the pools,
+the scheduler) ends in its own thread (pika enforces the limit); the API's, on the event
+loop (``workers.async_publisher``).
 
 RabbitMQ is reached through a relay that can go silent (it swallows everything both ways,
 as a peer behind a broken network does), so no test blocks the machine's RabbitMQ that
@@ -8,6 +10,7 @@ other runs share.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -17,10 +20,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import dramatiq
+import pika
 import pytest
 from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
 
 from tests.procs import ServiceUrls
+from workers.async_publisher import AsyncPublisher
 from workers.broker import AgentqRabbitmqBroker, PublishTimeout
 
 LIMIT_S = 1.0
@@ -164,3 +170,94 @@ def test_connecting_to_a_silent_broker_ends_at_the_limit_too(relay: tuple[_Relay
     finally:
         gate.silent.clear()
         broker.close()
+
+
+# --- the API's publisher, on the event loop (``workers.async_publisher``) -------------------
+
+
+def _drained(url: str, queue: str) -> list[Message[Any]]:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        taken = []
+        while (got := channel.basic_get(queue, auto_ack=True))[0] is not None:
+            taken.append(Message.decode(got[2]))
+        return taken
+    finally:
+        connection.close()
+
+
+def _timed_message(n: int) -> Message[Any]:
+    return Message(queue_name="timeouts", actor_name="noop", args=(n,), kwargs={}, options={})
+
+
+def test_an_api_publish_whose_confirm_never_comes_fails_at_the_limit_and_tears_its_connection_down(
+    relay: tuple[_Relay, str], own_vhost_urls: ServiceUrls
+) -> None:
+    gate, url = relay
+    broker, _ = _broker(url)
+
+    async def scenario() -> None:
+        publisher = AsyncPublisher(broker)
+        try:
+            await publisher.publish(_timed_message(1))  # connected, the queue declared
+            first = publisher.link
+            assert first is not None
+            gate.silent.set()
+            started = time.monotonic()
+            with pytest.raises(PublishTimeout):
+                await publisher.publish(_timed_message(2))
+            took = time.monotonic() - started
+            # At the limit, not at pika's 60 s heartbeat.
+            assert LIMIT_S - 0.05 <= took <= LIMIT_S + SLACK_S
+            # Torn down at once, not closed politely (that would wait for RabbitMQ's answer).
+            assert first.closed
+            await asyncio.wait_for(asyncio.shield(first.finished), SLACK_S)
+            assert first.connection.is_closed
+
+            gate.silent.clear()
+            started = time.monotonic()
+            await publisher.publish(_timed_message(3))  # on a new connection, at once
+            assert time.monotonic() - started < LIMIT_S
+            second = publisher.link
+            assert second is not first and second is not None
+            # A publish that completed in time leaves nothing armed: idle past the limit,
+            # the same connection publishes again.
+            await asyncio.sleep(LIMIT_S + 0.2)
+            await publisher.publish(_timed_message(4))
+            assert publisher.link is second and not second.closed
+        finally:
+            gate.silent.clear()
+            await publisher.close()
+
+    asyncio.run(scenario())
+    # The one that timed out may or may not have reached the queue (its answer was a 503):
+    # the relay swallowed it, so here it did not.
+    assert [m.args for m in _drained(own_vhost_urls.broker_url, "timeouts")] == [(1,), (3,), (4,)]
+
+
+def test_an_api_publish_meeting_a_silent_broker_while_connecting_fails_at_the_limit_unpublished(
+    relay: tuple[_Relay, str], own_vhost_urls: ServiceUrls
+) -> None:
+    gate, url = relay
+    broker, _ = _broker(url)
+
+    async def scenario() -> None:
+        publisher = AsyncPublisher(broker)
+        try:
+            gate.silent.set()  # the TCP connection opens, the AMQP handshake gets no answer
+            started = time.monotonic()
+            with pytest.raises(PublishTimeout):
+                await publisher.publish(_timed_message(1))
+            assert LIMIT_S - 0.05 <= time.monotonic() - started <= LIMIT_S + SLACK_S
+            gate.silent.clear()
+            # The connection attempt ends by its own limit (the same ``publish_timeout_s``);
+            # the next publish opens another, and only it is published.
+            await asyncio.sleep(SLACK_S)
+            await publisher.publish(_timed_message(2))
+        finally:
+            gate.silent.clear()
+            await publisher.close()
+
+    asyncio.run(scenario())
+    assert [m.args for m in _drained(own_vhost_urls.broker_url, "timeouts")] == [(2,)]

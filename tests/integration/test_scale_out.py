@@ -146,3 +146,7 @@ def test_quorum_queues_are_declared_when_asked(service_urls: ServiceUrls) -> Non
     lines = {line.split("\t")[0]: line for line in listed.splitlines() if "\t" in line}
     assert "quorum" in lines[queue_name(0)], lines
     assert "x-single-active-consumer" in lines[queue_name(0)], lines
+    # Its dead letters too: a classic one lives on one node, and every publish and consumer
+    # of the queue declares it, so that node's loss stopped the queue (tests/soak/).
+    assert "quorum" in lines[f"{queue_name(0)}.XQ"], lines
+    assert "quorum" in lines[f"{queue_name(0)}.DQ"], lines

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from domain.statuses import TRANSITIONS, IssueStatus
-from service.db import tables as t
+from service.store import tables as t
 from tests.e2e.client import Api, Company
 from tests.procs import Stack
 

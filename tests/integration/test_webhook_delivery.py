@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -12,9 +14,10 @@ from standardwebhooks import Webhook
 
 from domain import commands as c
 from service.ids import new_id
+from service.webhooks.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
 from tests.e2e.client import Api, Company
 from tests.integration.conftest import Apply
-from tests.procs import Stack, free_port
+from tests.procs import SWEEP_INTERVAL_S, Stack, free_port
 from tests.receiver import Receiver, receiver
 
 
@@ -118,6 +121,57 @@ def test_a_hanging_endpoint_does_not_delay_another_endpoints_deliveries(
         )
         assert latest < 5.0
         assert len(slow.delivered()) == 0
+
+
+def test_a_fast_endpoint_gets_a_backlog_at_its_own_speed_beside_a_hanging_one(
+    distributed: Stack,
+) -> None:
+    """200 events waiting for an endpoint that answers at once drain at the workers' pace:
+    the worker that finishes an attempt takes the endpoint's next delivery (none waits for a
+    sweep); meanwhile another endpoint hangs until the test ends and holds only its own slots.
+
+    Paced by the sweep, the backlog would take ``events / MAX_IN_FLIGHT_PER_ENDPOINT`` sweep
+    intervals (100 s here); the bound is a quarter of that, so a loaded machine does not fail
+    it and a sweep-paced drain cannot pass it. How fast a burst drains is the benchmark's
+    figure (``webhook_burst_1000_s``), not this test's."""
+    events = 200
+    sweep_paced_s = events / MAX_IN_FLIGHT_PER_ENDPOINT * SWEEP_INTERVAL_S
+    release = threading.Event()
+
+    def hang(_n: int) -> tuple[int, float]:
+        release.wait(120)
+        return 200, 0.0
+
+    (webhooks,) = (p for p in distributed.processes if p.name == "worker-webhooks")
+    with (
+        Api(distributed.base_url, distributed.admin_token) as api,
+        receiver(hang) as hanging,
+        receiver() as fast,
+    ):
+        try:
+            acme = api.new_company()
+            _subscribe(acme, hanging, ["issue.created"])
+            _subscribe(acme, fast, ["issue.created"])
+            # The backlog builds up while the webhooks pool is stopped, then meets it at once.
+            webhooks.popen.send_signal(signal.SIGSTOP)
+            try:
+                with ThreadPoolExecutor(8) as pool:
+                    created = list(
+                        pool.map(lambda i: acme.issue(f"event {i}")["id"], range(events))
+                    )
+            finally:
+                webhooks.popen.send_signal(signal.SIGCONT)
+            resumed = time.monotonic()
+            got = fast.wait_for(events, timeout_s=sweep_paced_s)
+            drained_s = max(r.at for r in got) - resumed
+            print(f"\n{events} waiting events drained in {drained_s:.2f}s beside a hanging one")
+            assert drained_s < sweep_paced_s / 4
+            assert sorted(r.payload["data"]["issue"]["id"] for r in got) == sorted(created)
+            # The hanging endpoint was being tried all along (it times out, 3 s, and is
+            # tried again), never answering: the drain went on beside it.
+            assert hanging.requests
+        finally:
+            release.set()
 
 
 def test_a_delivery_survives_kill_9_of_the_webhooks_worker_mid_request(

@@ -1,4 +1,5 @@
-"""An endpoint that keeps failing is disabled after five days, on PostgreSQL, with a fake clock."""
+"""An endpoint that keeps failing is disabled after five days, on PostgreSQL, with a fake clock,
+and the company's trail has the system's ``webhook_endpoint.disabled`` entry."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from domain import commands as c
-from service.db import tables as t
 from service.ids import new_id
 from service.settings import Settings
+from service.store import tables as t
 from service.webhooks.delivery import Deliverer
 from tests.integration.conftest import Apply
 from tests.procs import WEBHOOK_ENV
@@ -20,7 +21,9 @@ from tests.receiver import receiver
 def test_an_endpoint_failing_for_five_days_straight_is_disabled(
     engine: Engine, settings: Settings, apply: Apply
 ) -> None:
-    now = [datetime(2026, 4, 11, 8, 0, tzinfo=UTC)]
+    # The clock runs ahead of the real one: the run's stacks share this database, and their
+    # deliverers (on the real clock) would find a delivery due in the past and attempt it too.
+    now = [datetime(2099, 4, 11, 8, 0, tzinfo=UTC)]
     hook_settings = settings.model_copy(
         update={
             "webhook_allow_private": True,
@@ -61,3 +64,18 @@ def test_an_endpoint_failing_for_five_days_straight_is_disabled(
     gone = endpoint()
     assert gone.disabled is True and gone.disabled_reason == "failing for 5 days"
     assert len(hook.requests) == 3
+    # The company's trail says agentq did it, when, and why (once).
+    with engine.connect() as conn:
+        (entry,) = conn.execute(
+            sa.select(t.activity).where(
+                t.activity.c.company_id == company,
+                t.activity.c.type == "webhook_endpoint.disabled",
+            )
+        ).all()
+    assert (entry.subject_type, entry.subject_id) == ("webhook_endpoint", webhook_id)
+    assert entry.actor == "system:webhooks" and entry.at == now[0]
+    assert entry.reason == "failing for 5 days" and entry.issue_id is None
+    assert entry.changes == {
+        "disabled": {"before": False, "after": True},
+        "disabledReason": {"before": None, "after": "failing for 5 days"},
+    }

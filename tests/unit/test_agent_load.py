@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.model import AgentLoad, AgentStatus
+from domain.model import AgentLoad, AgentStatus, RetryPolicy
 from domain.statuses import IssueStatus
-from service.db import repo
-from service.db import tables as t
 from service.migrate import upgrade
-from service.queries import agent_body, worth_claiming
+from service.reads.claims import worth_claiming
+from service.reads.org import agent_body
 from service.settings import Settings
+from service.store import repo
+from service.store import tables as t
 from workers.scheduler import Scheduler
 
 NOW = datetime(2026, 4, 11, 8, 0, tzinfo=UTC)
@@ -114,3 +116,29 @@ def test_the_claim_poll_and_the_scheduler_read_the_same_counts(conn: Connection)
     # Only agt_free has free slots (3 - 1 assigned): two of the three queued are dispatched.
     queued = Scheduler(conn.engine, lambda envelope: None, 1.0).dispatchable(conn)
     assert len(queued) == 2
+
+
+def test_issues_read_by_position_are_the_issues_read_by_name(conn: Connection) -> None:
+    _agent(conn, "agt_a", 3, AgentStatus.ACTIVE)
+    _issues(conn, "agt_a", S.ASSIGNED, S.RUNNING)
+    later = datetime(2026, 4, 11, 9, tzinfo=UTC)
+    conn.execute(
+        t.issues.update().values(
+            budget_micros=1_500_000,
+            spent_micros=250_000,
+            not_before=later,
+            retry_base_s=5,
+            retry_max_s=50,
+        )
+    )
+    rows = conn.execute(sa.select(t.issues).order_by(t.issues.c.id)).all()
+    by_name = [repo.issue_from_row(r) for r in rows]
+    assert repo.issues_from_rows(rows) == by_name
+    assert by_name[0].budget_per_task_usd == Decimal("1.5")
+    assert by_name[0].not_before == later
+    assert by_name[0].retry_policy == RetryPolicy(5, 50)
+    # Columns in any other order (a join, a CTE) are read by name.
+    backward = sa.select(*reversed(t.issues.c)).order_by(t.issues.c.id)
+    picked = conn.execute(backward).all()
+    assert picked[0]._fields[0] == list(t.issues.c)[-1].name
+    assert repo.issues_from_rows(picked) == by_name

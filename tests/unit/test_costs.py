@@ -14,11 +14,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit_builders import NOW, USER, assert_events_are_contiguous, make_agent, make_issue
 
-from domain.approvals import ApprovalNotPending, ApprovalStatus, decide_approval, request_approval
+from domain.approvals import (
+    ApprovalNotPending,
+    ApprovalStatus,
+    decide_approval,
+    expire_approval,
+    expire_with_run,
+    request_approval,
+)
 from domain.costs import BUDGET_ACTOR, CostReported, Usage, report_cost, thresholds_crossed
 from domain.errors import InvalidRequest
 from domain.events import (
     ApprovalApproved,
+    ApprovalExpired,
     ApprovalRejected,
     ApprovalRequested,
     BudgetThresholdReached,
@@ -26,7 +34,7 @@ from domain.events import (
 )
 from domain.model import Issue
 from domain.money import from_micros, to_micros
-from domain.runs import ExitReason, Started, claim_issue
+from domain.runs import SWEEPER, ExitReason, Started, claim_issue
 from domain.statuses import IssueStatus, Trigger, is_allowed
 
 S = IssueStatus
@@ -209,3 +217,40 @@ def test_a_rejection_is_recorded_as_such() -> None:
         approval, started.decision.issue, approve=False, actor=USER, comment=None, now=NOW
     )
     assert rejected.status is ApprovalStatus.REJECTED and isinstance(event, ApprovalRejected)
+
+
+def test_an_undecided_approval_expires_once_due_and_not_before() -> None:
+    started = _running()
+    issue = started.decision.issue
+    approval, _ = request_approval(
+        issue, started.run, approval_id="apr_1", action="x", details=None, now=NOW, expires_in_s=60
+    )
+    assert approval.expires_at == NOW + timedelta(seconds=60)
+    assert expire_approval(approval, issue, actor=SWEEPER, now=NOW + timedelta(seconds=59)) is None
+    expired = expire_approval(approval, issue, actor=SWEEPER, now=NOW + timedelta(seconds=60))
+    assert expired is not None
+    gone, event = expired
+    assert gone.status is ApprovalStatus.EXPIRED and gone.decided_by == SWEEPER
+    assert isinstance(event, ApprovalExpired) and event.version == issue.version
+    decided, _ = decide_approval(
+        approval, issue, approve=True, actor=USER, comment=None, now=NOW + timedelta(seconds=1)
+    )
+    assert expire_approval(decided, issue, actor=SWEEPER, now=NOW + timedelta(hours=1)) is None
+
+
+def test_a_pending_approval_expires_with_its_run_once_undecided_and_names_the_exit() -> None:
+    started = _running()
+    issue = started.decision.issue
+    approval, _ = request_approval(
+        issue, started.run, approval_id="apr_1", action="deploy", details=None, now=NOW
+    )
+    after = issue.evolve(status=IssueStatus.DONE, version=issue.version + 1)
+    expired = expire_with_run(approval, after, run_exit="completed", actor=USER)
+    assert expired is not None
+    gone, event = expired
+    assert gone.status is ApprovalStatus.EXPIRED and gone.decided_by is None
+    assert gone.decided_at is None  # nobody decided it
+    assert isinstance(event, ApprovalExpired) and event.version == after.version
+    assert event.to_status is IssueStatus.DONE and event.actor == USER
+    assert event.reason == "deploy (the run ended: completed)"
+    assert expire_with_run(gone, after, run_exit="completed", actor=USER) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidRequest
-from service.pagination import cursor_key, encode_cursor, open_cursor, sign_cursor
+from service.reads.pagination import cursor_key, encode_cursor, open_cursor, sign_cursor
 
 KEY = cursor_key("aq_op_secret")
 SCOPE = "/v1/companies/cmp_1/issues?status=queued"

@@ -9,7 +9,7 @@ import psycopg
 from psycopg import errors
 from sqlalchemy.exc import OperationalError
 
-from service.db.errors import database_unreachable
+from service.store.errors import database_unreachable
 
 
 def _wrapped(orig: Exception) -> OperationalError:

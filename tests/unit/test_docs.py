@@ -43,9 +43,9 @@ def test_the_reference_lists_every_route_the_api_serves(tmp_path: Path) -> None:
     served = {
         (method, _template(path))
         for method, path in served_routes(tmp_path)
-        if method in {"GET", "POST", "PATCH", "DELETE"} and path.startswith("/v1/")
+        if method in {"GET", "POST", "PUT", "PATCH", "DELETE"} and path.startswith("/v1/")
     }
-    rows = re.findall(r"^\| (GET|POST|PATCH|DELETE) \| (/v1/[^ |]+) \|", _reference(), re.M)
+    rows = re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE) \| (/v1/[^ |]+) \|", _reference(), re.M)
     documented = {(method, _template(path)) for method, path in rows}
     assert sorted(served - documented) == [], "routes missing from docs/api.md"
     assert sorted(documented - served) == [], "docs/api.md lists routes the API does not serve"
@@ -68,3 +68,12 @@ def test_the_generated_reference_is_what_the_code_would_write() -> None:
     assert (ROOT / "docs" / "reference.md").read_text() == written, (
         "docs/reference.md is out of date: python -m api.reference > docs/reference.md"
     )
+
+
+def test_every_setting_is_in_the_readme_and_in_env_example() -> None:
+    from service.settings import Settings
+
+    names = {f"AGENTQ_{name.upper()}" for name in Settings.model_fields}
+    for document in ("README.md", ".env.example"):
+        written = set(re.findall(r"AGENTQ_[A-Z_0-9]+", (ROOT / document).read_text()))
+        assert sorted(names - written) == [], f"settings {document} does not name"

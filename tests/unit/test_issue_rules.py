@@ -56,6 +56,7 @@ from domain.issues import (
     update_issue,
 )
 from domain.model import AgentLoad, AgentStatus, Issue
+from domain.priorities import Priority
 from domain.statuses import (
     NON_TERMINAL,
     TERMINAL,
@@ -245,13 +246,19 @@ def test_a_new_issue_without_a_team_is_not_dispatched_to_anyone() -> None:
 NEW_VALUES: dict[str, object] = {
     "title": "A sharper title",
     "description": "Now with a call to action.",
-    "labels": ("marketing", "priority:high"),
+    # No priority:* label: that one also sets the priority (its own test below).
+    "labels": ("marketing", "seo"),
     "due_at": NOW + timedelta(days=1),
     "budget_per_task_usd": Decimal("3.000001"),
+    "budget_include_subtasks": True,
+    "priority": "critical",
+    "not_before": NOW + timedelta(hours=2),
 }
 
 
-def test_the_patchable_fields_are_exactly_the_five_of_the_contract() -> None:
+def test_the_patchable_fields_are_the_contracts_six_priority_not_before_and_include_subtasks() -> (
+    None
+):
     assert set(NEW_VALUES) == PATCHABLE_FIELDS
 
 
@@ -259,7 +266,8 @@ def test_the_budget_is_editable_only_before_a_run_starts() -> None:
     assert {S.QUEUED, S.ASSIGNED} == BUDGET_EDITABLE
 
 
-@pytest.mark.parametrize("field", sorted(PATCHABLE_FIELDS))
+# notBefore changes only while queued, and its entry names it (tests of its own, below).
+@pytest.mark.parametrize("field", sorted(PATCHABLE_FIELDS - {"not_before"}))
 def test_patching_one_field_changes_it_and_bumps_the_version_by_one(field: str) -> None:
     issue = make_issue(S.ASSIGNED)
     decision = _patch(issue, **{field: NEW_VALUES[field]})
@@ -273,6 +281,30 @@ def test_patching_one_field_changes_it_and_bumps_the_version_by_one(field: str) 
     )
     untouched = PATCHABLE_FIELDS - {field}
     assert all(getattr(decision.issue, f) == getattr(issue, f) for f in untouched)
+
+
+def test_a_priority_label_sets_the_priority_unless_the_patch_names_one() -> None:
+    issue = make_issue(S.QUEUED)
+    assert issue.priority is Priority.MEDIUM
+    labelled = _patch(issue, labels=("marketing", "priority:high")).issue
+    assert labelled.priority is Priority.HIGH
+    named = _patch(issue, labels=("priority:high",), priority="low").issue
+    assert named.priority is Priority.LOW and named.labels == ("priority:high",)
+    unlabelled = _patch(labelled, labels=("marketing",)).issue
+    assert unlabelled.priority is Priority.HIGH  # dropping the label keeps the field
+
+
+def test_an_issue_is_created_at_the_priority_asked_else_its_labels_else_medium() -> None:
+    def created(**fields: object) -> Priority:
+        cmd = CreateIssue("iss_1", "t", **fields)  # type: ignore[arg-type]
+        decision = create_issue(
+            cmd, company_id="cmp_1", now=NOW, actor=USER, agent=None, team_agents=[], blocked=False
+        )
+        return decision.issue.priority
+
+    assert created() is Priority.MEDIUM
+    assert created(labels=("priority:critical",)) is Priority.CRITICAL
+    assert created(labels=("priority:critical",), priority="low") is Priority.LOW
 
 
 def test_patching_several_fields_at_once_is_one_change_and_one_version() -> None:
@@ -359,6 +391,15 @@ def test_the_budget_is_not_editable_once_a_run_has_started(status: IssueStatus) 
         _patch(make_issue(status), budget_per_task_usd=Decimal("9.99"))
     assert caught.value.code == "not_editable"
     assert caught.value.extra == {"currentStatus": status.value}
+
+
+@pytest.mark.parametrize("status", sorted(NON_TERMINAL - BUDGET_EDITABLE))
+def test_include_subtasks_is_part_of_the_budget_and_fixed_once_a_run_has_started(
+    status: IssueStatus,
+) -> None:
+    with pytest.raises(NotEditable) as caught:
+        _patch(make_issue(status), budget_include_subtasks=True)
+    assert "budget.includeSubtasks" in str(caught.value)
 
 
 @pytest.mark.parametrize("status", sorted(NON_TERMINAL - BUDGET_EDITABLE))

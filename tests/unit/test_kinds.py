@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 from app_routes import served_routes
 
-from service.db.tables import metadata
-from service.kinds import BY_PATH_PARAM, COMPANY, KINDS, LOG_FIELDS, Kind, kind_of
-from service.logs import ID_FIELDS
+from service.kinds import (
+    BY_PATH_PARAM,
+    COMPANY,
+    KINDS,
+    LOG_FIELDS,
+    OTHER_PATH_PARAMS,
+    Kind,
+    kind_of,
+)
+from service.observability.logs import ID_FIELDS
+from service.store.tables import metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +28,7 @@ def test_no_two_kinds_share_a_name_a_prefix_a_path_parameter_or_a_log_field() ->
     for column in ("name", "prefix", "path_param", "log_field"):
         values = [getattr(k, column) for k in KINDS if getattr(k, column) is not None]
         assert len(values) == len(set(values)), column
-    assert len(KINDS) == 15
+    assert len(KINDS) == 16
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
@@ -50,8 +58,8 @@ def test_the_documented_id_prefixes_are_kinds() -> None:
 
 
 def test_log_lines_carry_the_ids_of_the_kinds_table_in_its_order() -> None:
-    # service.logs puts these first, in this order (agent_id, once among the other fields,
-    # is now the last of them).
+    # service.observability.logs puts these first, in this order (agent_id, once among the
+    # other fields, is now the last of them).
     assert (
         ID_FIELDS
         == LOG_FIELDS
@@ -63,6 +71,7 @@ def test_log_lines_carry_the_ids_of_the_kinds_table_in_its_order() -> None:
             "bulk_id",
             "webhook_id",
             "agent_id",
+            "routine_id",
         )
     )
 
@@ -75,4 +84,4 @@ def test_every_id_the_api_takes_in_a_path_is_a_kinds_path_parameter(tmp_path: Pa
         for param in re.findall(r"\{(\w+):str\}", path)
     }
     assert len(params) >= 11
-    assert sorted(params - set(BY_PATH_PARAM)) == []
+    assert sorted(params - set(BY_PATH_PARAM) - OTHER_PATH_PARAMS) == []

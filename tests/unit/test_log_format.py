@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from service.logs import JsonFormatter, TextFormatter, configure_logging, log_format_for
+from service.observability.logs import (
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+    log_format_for,
+)
 from service.settings import Settings
 
 

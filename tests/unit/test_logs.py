@@ -15,9 +15,9 @@ from litestar.testing import TestClient
 
 from api.app import RequestLog
 from domain import commands as c
-from service.envelope import Envelope, Outcome
-from service.logs import JsonFormatter, TextFormatter, configure_logging
-from service.pipeline import _log_ids
+from service.commands.envelope import Envelope, Outcome
+from service.commands.pipeline import _log_ids
+from service.observability.logs import JsonFormatter, TextFormatter, configure_logging
 from service.settings import Settings
 
 IDS = {

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, get_type_hints
 
 from domain import commands
+from domain.audit import AuditSubject, AuditType
 from domain.commands import COMMANDS, Command
-from domain.events import ACTIVITY_TYPES, IssueEvent
-from service.envelope import Envelope, decode, encode
-from service.pipeline import HANDLERS
+from domain.events import ACTIVITY_TYPES, ISSUE_ACTIVITY_TYPES, IssueEvent
+from service.commands.envelope import Envelope, decode, encode
+from service.commands.pipeline import HANDLERS
 from service.webhooks.outbox import EVENT_TYPES
 
 
@@ -54,6 +56,7 @@ SAMPLES: dict[object, object] = {
     frozenset[str]: frozenset({"name"}),
     tuple[str, ...]: ("x_2",),
     dict[str, Any]: {"k": 1},
+    datetime: datetime(2026, 4, 13, 9, 0, tzinfo=UTC),
 }
 
 
@@ -72,7 +75,7 @@ def test_every_command_travels_in_an_envelope_under_its_class_name() -> None:
         assert command.shard_key == required[cls.shard_field]
 
 
-def test_the_webhook_event_types_are_the_seeds_ten_and_two_more_transitions() -> None:
+def test_webhook_event_types_are_the_seeds_plus_transitions_approvals_and_budgets() -> None:
     seed = {
         "issue.created",
         "issue.assigned",
@@ -85,11 +88,24 @@ def test_the_webhook_event_types_are_the_seeds_ten_and_two_more_transitions() ->
         "issue.cancelled",
         "issue.handoff",
     }
-    assert seed | {"issue.requeued", "issue.rejected"} == EVENT_TYPES
+    approvals = {"approval.requested", "approval.approved", "approval.rejected", "approval.expired"}
+    budgets = {"budget.threshold", "budget.exceeded"}
+    later = {"issue.requeued", "issue.rejected", "issue.overdue"}
+    assert seed | later | approvals | budgets == EVENT_TYPES
 
 
 def test_each_event_class_has_a_type_of_its_own() -> None:
     classes = {cls for cls in IssueEvent.__subclasses__()}
     types = {cls.type for cls in classes}
-    assert len(types) == len({cls.__name__ for cls in classes}) == len(ACTIVITY_TYPES)
-    assert {"issue.progress"} == EVENT_TYPES - ACTIVITY_TYPES  # a checkpoint, not an entry
+    assert len(types) == len({cls.__name__ for cls in classes}) == len(ISSUE_ACTIVITY_TYPES)
+    # A checkpoint, and a stop (whose entry is the issue's handoff): events, not entries.
+    assert {"issue.progress", "budget.exceeded"} == EVENT_TYPES - ACTIVITY_TYPES
+
+
+def test_the_activity_types_are_the_issues_and_the_audits_apart() -> None:
+    audits = {t.value for t in AuditType}
+    assert ISSUE_ACTIVITY_TYPES | audits == ACTIVITY_TYPES
+    assert not ISSUE_ACTIVITY_TYPES & audits
+    assert not EVENT_TYPES & audits  # a company's entries are not webhook events
+    for kind in AuditType:
+        assert kind.subject in AuditSubject  # named <subject>.<what happened>

@@ -47,9 +47,9 @@ from domain.events import (
     IssueStarted,
 )
 from domain.model import AgentLoad, Issue
+from domain.priorities import PRIORITIES, priority_of
 from domain.runs import (
     LEASE_SECONDS,
-    PRIORITIES,
     STOP_REASONS,
     Ended,
     ExitReason,
@@ -64,7 +64,6 @@ from domain.runs import (
     fail_run,
     hand_off_for_dependency,
     handoff_run,
-    priority_of,
     renew_lease,
     review_issue,
 )

@@ -1,4 +1,4 @@
-"""The schema in ``service.db.tables`` says what the migrations build: every CHECK constraint
+"""The schema in ``service.store.tables`` says what the migrations build: every CHECK constraint
 of the models is in the migrated database, by name and to the letter, and no other is.
 
 The CHECKs that list a closed set of values are built from the domain's enums; this is what
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from service.db.tables import metadata
 from service.migrate import upgrade
 from service.settings import Settings
+from service.store.tables import metadata
 
 
 def _model_checks() -> set[tuple[str, str, str]]:

@@ -2,7 +2,7 @@
 
 Issue #8, point 2. The world is 2-3 issues (some depending on earlier ones), 2-3 agents
 (capacity 1-2, some paused, each in some teams) and a clock that only moves forward. Every
-rule runs the pure ``domain`` rules the way ``service.handlers`` runs them (the lease check
+rule runs the pure ``domain`` rules the way ``service.commands.handlers`` runs them (the lease check
 of ``agent_call``, ``end_active_run`` after cancel and reassign, the expiry guard of the
 sweep, what ``claim`` and ``dispatch`` may pick) and keeps every run and every lease ever
 granted, so old tokens can be replayed. A ``DomainError`` is an allowed refusal, and then
@@ -298,7 +298,7 @@ class IssueWorld(RuleBasedStateMachine):
         )
 
     def _choose_agent(self, team_id: str | None, exclude: str | None) -> list[AgentLoad]:
-        """``service.handlers.dispatch.choose_agent`` without concurrency."""
+        """``service.commands.handlers.dispatch.choose_agent`` without concurrency."""
         if team_id is None:
             return []
         members = [self._load(a.id) for a in self.agents.values() if team_id in a.teams]
@@ -415,7 +415,7 @@ class IssueWorld(RuleBasedStateMachine):
             self.leases[lease.token] = lease
 
     def _end_active_run(self, before: Issue, reason: ExitReason) -> None:
-        """``service.handlers.issues.end_active_run``: someone else took the issue."""
+        """``service.commands.handlers.issues.end_active_run``: someone else took the issue."""
         if before.current_run_id is None:
             return
         run, lease = end_run_by_others(
@@ -429,7 +429,8 @@ class IssueWorld(RuleBasedStateMachine):
         self._save(run, lease)
 
     def _agent_call(self, issue_id: str, run_id: str, token: str) -> tuple[Issue, Run, Lease]:
-        """``service.handlers.runs.agent_call``: the run must be the issue's, the token current."""
+        """``service.commands.handlers.runs.agent_call``: the run must be the issue's, the token
+        current."""
         run = self.runs.get(run_id)
         if run is None or run.issue_id != issue_id:
             raise NotFound("run", run_id)
@@ -695,7 +696,7 @@ class IssueWorld(RuleBasedStateMachine):
 
     @rule(a=PICK, lease_seconds=st.sampled_from([10, 60]))
     def claim_work(self, a: int, lease_seconds: int) -> None:
-        """``service.handlers.runs.claim_work``: the oldest issue the agent may claim."""
+        """``service.commands.handlers.runs.claim_work``: the oldest issue the agent may claim."""
         agent_id = self._agent_id(a, lambda x: bool(self._claimable(x.id)))
         agent, running = self._load(agent_id), self._running(agent_id)
         claimable = self._claimable(agent_id)
@@ -872,6 +873,7 @@ class IssueWorld(RuleBasedStateMachine):
                 assert after.status is S.RUNNING and reported.lease == lease
             reached = [int((note.reason or "").split("%")[0]) for note in reported.notes]
             for note in reported.notes:
+                assert note.note  # the history checks (tests/history.py) skip it by that
                 assert note.from_status is note.to_status is issue.status
                 assert note.version == issue.version
             if budget:  # each share is noted once: when spending first reaches it
@@ -897,7 +899,7 @@ class IssueWorld(RuleBasedStateMachine):
         token, _ = picked
 
         def command() -> None:
-            """``service.handlers.runs.expire_lease``: only the current, expired lease."""
+            """``service.commands.handlers.runs.expire_lease``: only the current, expired lease."""
             issue, lease = self.issues[issue_id], self._active_lease(issue_id)
             if lease is None or lease.token != token:
                 raise StaleLease("the lease was already released")

@@ -81,6 +81,7 @@ def assert_events_are_contiguous(before: Issue | None, decision: Decision) -> No
     """The decision's events chain: versions ``before.version + 1 ..`` up to the issue's
     version with no gap, each starting in the status the previous one ended in."""
     events: tuple[IssueEvent, ...] = decision.events
+    assert not any(e.note for e in events), events  # a step through the table is no note
     first_version = 1 if before is None else before.version + 1
     assert [e.version for e in events] == list(range(first_version, decision.issue.version + 1))
     if not events:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import service.db.types
+import service.store.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -26,14 +26,14 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('http_status', sa.Integer(), nullable=False),
     sa.Column('body', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('applied_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('applied_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('applied', 'rejected')", name=op.f('ck_applied_commands_status')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_applied_commands'))
     )
     op.create_table('companies',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_companies'))
     )
     op.create_table('idempotency_keys',
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('command_id', sa.String(length=40), nullable=False),
     sa.Column('http_status', sa.Integer(), nullable=False),
     sa.Column('body', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_keys'))
     )
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
@@ -55,9 +55,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=False),
-    sa.Column('idle_since', service.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('idle_since', service.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('active', 'paused')", name=op.f('ck_agents_status')),
     sa.CheckConstraint('capacity >= 1', name=op.f('ck_agents_capacity')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_agents_company_id_companies')),
@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('company_id', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_teams_company_id_companies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams'))
     )
@@ -98,12 +98,12 @@ def upgrade() -> None:
     sa.Column('assigned_team_id', sa.String(length=40), nullable=True),
     sa.Column('budget_micros', sa.BigInteger(), nullable=True),
     sa.Column('spent_micros', sa.BigInteger(), server_default='0', nullable=False),
-    sa.Column('due_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('labels', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('dependencies', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('current_run_id', sa.String(length=40), nullable=True),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('max_attempts', sa.Integer(), nullable=False),
@@ -130,8 +130,8 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=10), nullable=False),
     sa.Column('agent_id', sa.String(length=40), nullable=True),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("(role = 'agent') = (agent_id IS NOT NULL)", name=op.f('ck_tokens_agent_bound')),
     sa.CheckConstraint("role IN ('admin', 'agent')", name=op.f('ck_tokens_role')),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_tokens_agent_id_agents')),
@@ -143,7 +143,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('company_id', sa.String(length=40), nullable=False),
     sa.Column('issue_id', sa.String(length=40), nullable=False),
-    sa.Column('at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('type', sa.String(length=40), nullable=False),
     sa.Column('from_status', sa.String(length=10), nullable=True),
     sa.Column('to_status', sa.String(length=10), nullable=False),
@@ -165,7 +165,7 @@ def upgrade() -> None:
     sa.Column('issue_id', sa.String(length=40), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('author', sa.String(length=120), nullable=False),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_comments_company_id_companies')),
     sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_comments_issue_id_issues')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
@@ -199,8 +199,8 @@ def upgrade() -> None:
     sa.Column('agent_id', sa.String(length=40), nullable=False),
     sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('started_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('final_checkpoint', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('cost_micros', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('input_tokens', sa.BigInteger(), server_default='0', nullable=False),

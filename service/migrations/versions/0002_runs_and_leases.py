@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import service.db.types
+import service.store.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0002'
@@ -25,10 +25,10 @@ def upgrade() -> None:
     sa.Column('issue_id', sa.String(length=40), nullable=False),
     sa.Column('fence', sa.Integer(), nullable=False),
     sa.Column('lease_seconds', sa.Integer(), nullable=False),
-    sa.Column('granted_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('granted_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('renewals', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('released_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('release_reason', sa.String(length=30), nullable=True),
     sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_leases_issue_id_issues')),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_leases_run_id_runs')),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import service.db.types
+import service.store.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0003'
@@ -28,9 +28,9 @@ def upgrade() -> None:
     sa.Column('secret', sa.String(length=100), nullable=False),
     sa.Column('disabled', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('disabled_reason', sa.String(length=200), nullable=True),
-    sa.Column('failing_since', service.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('failing_since', service.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_webhook_endpoints_company_id_companies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
     )
@@ -43,8 +43,8 @@ def upgrade() -> None:
     sa.Column('issue_id', sa.String(length=40), nullable=False),
     sa.Column('type', sa.String(length=40), nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('relayed_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('relayed_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_webhook_events_company_id_companies')),
     sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_webhook_events_issue_id_issues')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_events'))
@@ -60,14 +60,14 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=40), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('attempt', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('next_attempt_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('locked_until', service.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('enqueued_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', service.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('enqueued_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('response_status', sa.Integer(), nullable=True),
     sa.Column('duration_ms', sa.Integer(), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('pending', 'delivering', 'succeeded', 'failed')", name=op.f('ck_webhook_deliveries_status')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_webhook_deliveries_company_id_companies')),
     sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_deliveries_endpoint_id_webhook_endpoints'), ondelete='CASCADE'),

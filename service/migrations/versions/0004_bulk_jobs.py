@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import service.db.types
+import service.store.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0004'
@@ -29,8 +29,8 @@ def upgrade() -> None:
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('succeeded', sa.Integer(), server_default='0', nullable=False),
     sa.Column('failed', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("op IN ('assign', 'cancel', 'reassign')", name=op.f('ck_bulk_jobs_op')),
     sa.CheckConstraint("status IN ('running', 'done')", name=op.f('ck_bulk_jobs_status')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_bulk_jobs_company_id_companies')),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import service.db.types
+import service.store.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0005'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('company_id', sa.String(length=40), nullable=False),
     sa.Column('dimension', sa.String(length=10), nullable=False),
     sa.Column('key', sa.String(length=100), nullable=False),
-    sa.Column('hour', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hour', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('usd_micros', sa.BigInteger(), nullable=False),
     sa.Column('input_tokens', sa.BigInteger(), nullable=False),
     sa.Column('output_tokens', sa.BigInteger(), nullable=False),
@@ -43,9 +43,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('decided_by', sa.String(length=120), nullable=True),
-    sa.Column('decided_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('seen_at', service.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('seen_at', service.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'expired')", name=op.f('ck_approvals_status')),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_approvals_agent_id_agents')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_approvals_company_id_companies')),
@@ -71,7 +71,7 @@ def upgrade() -> None:
     sa.Column('usd_micros', sa.BigInteger(), nullable=False),
     sa.Column('input_tokens', sa.BigInteger(), nullable=False),
     sa.Column('output_tokens', sa.BigInteger(), nullable=False),
-    sa.Column('at', service.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', service.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('usd_micros >= 0 AND input_tokens >= 0 AND output_tokens >= 0', name=op.f('ck_cost_events_amounts')),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_cost_events_agent_id_agents')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_cost_events_company_id_companies')),

@@ -1,0 +1,1 @@
+"""What wakes the event streams of a web process (``hub``)."""

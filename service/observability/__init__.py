@@ -1,0 +1,1 @@
+"""What agentq says about itself: log lines, Prometheus metrics, queue depths."""
