@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ from tests.benchmarks.webhook_burst import webhook_burst
 from tests.benchmarks.writes import create_latency, transitions
 from tests.procs import ROOT, start_distributed
 
+RESULTS = ROOT / "bench-results.json"
+
 
 def run() -> dict[str, Any]:
     with fresh_services() as urls:
@@ -54,6 +57,7 @@ def run() -> dict[str, Any]:
         cpu = CpuMeter()
         try:
             bench = Bench(stack, engine, urls.database_url)
+            failed: dict[str, str] = {}
             applier = Applier(engine, lambda _to, _outcome: None)
             figures: Figures = {
                 "scale": SCALE,
@@ -74,7 +78,7 @@ def run() -> dict[str, Any]:
             for name, section in sections.items():
                 if name in ONLY:
                     bench.vacuum_analyze()
-                    figures |= section()
+                    figures |= _measured(name, section, figures, failed)
             web = next(p for p in stack.processes if p.name == "web")
             worker = next(p for p in stack.processes if p.name.startswith("worker-commands"))
             figures["rss_mb_api"] = peak_rss_mb(web.popen.pid)
@@ -83,14 +87,37 @@ def run() -> dict[str, Any]:
         finally:
             stack.stop()
             engine.dispose()
-    return {**figures, "targets_met": targets_met(figures)}
+    result: dict[str, Any] = {**figures, "targets_met": targets_met(figures)}
+    return {**result, "failed_sections": failed} if failed else result
+
+
+def _measured(
+    name: str, section: Callable[[], Figures], figures: Figures, failed: dict[str, str]
+) -> Figures:
+    """A section's figures; one that fails is named in ``failed`` (with its error) and the
+    run goes on. The results so far are written after each section, so a run that dies
+    later keeps them."""
+    measured: Figures = {}
+    try:
+        measured = section()
+    except Exception as exc:  # a failed section costs its own figures, not the whole run's
+        traceback.print_exc()
+        failed[name] = f"{type(exc).__name__}: {exc}"[:2000]
+    _write({**figures, **measured, **({"failed_sections": failed} if failed else {})})
+    return measured
+
+
+def _write(result: dict[str, Any]) -> None:
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def main() -> None:
     result = run()
-    (ROOT / "bench-results.json").write_text(json.dumps(result, indent=2) + "\n")
+    _write(result)
     print(json.dumps(result, indent=2))
     print(table(result), file=sys.stderr)
+    if "failed_sections" in result:
+        sys.exit(f"sections that failed: {', '.join(result['failed_sections'])}")
 
 
 if __name__ == "__main__":
