@@ -261,6 +261,19 @@ async def submit(
         await svc.publish(env, future is None)
     except Exception as exc:  # the broker is down, refused or lost it, or did not confirm in time
         svc.results.forget(env.command_id)
+        # The caller sees only a 503: the operator reads why here (nacked, returned,
+        # connection lost, not confirmed in time).
+        log.warning(
+            "could not queue %s: %r",
+            env.command_id,
+            exc,
+            extra={
+                "action": "publish_failed",
+                "command_id": env.command_id,
+                "company_id": company_id,
+                "command": kind,
+            },
+        )
         raise Unavailable("the command queue is unavailable; retry shortly") from exc
     metrics.COMMANDS_ACCEPTED.labels(kind).inc()
     if future is None:
