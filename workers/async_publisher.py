@@ -5,9 +5,17 @@ One connection per API process, opened by the first publish and again by the fir
 after it was lost. A publish (connect if need be, declare its queue once per connection,
 publish, wait for the confirm) either completes within ``publish_timeout_s`` or raises:
 
-- Basic.Nack, or Basic.Return (``mandatory``: no queue took the message): that publish fails;
+- Basic.Nack: the connection is retired (no new publish goes to it; it closes once what
+  is in flight on it is answered) and the message is published again on a new one, up to
+  ``NACK_ATTEMPTS`` times, as Dramatiq's own ``enqueue`` does on a nack. A quorum queue's
+  channel that first published to it while its leader was being elected (a cluster node
+  lost) kept nacking every message to that queue long after a new leader was up (RabbitMQ
+  3.10, tests/soak/): a fresh connection publishes to the new leader at once;
+- Basic.Return (``mandatory``: no queue took the message): that publish fails;
 - the channel or the connection closes: every publish in flight on it fails at once
-  (``ChannelLost``), the next publish opens a new connection;
+  (``ChannelLost``), the next publish opens a new connection, to the next node of a
+  ``;``-separated URL list; a node that cannot be reached is passed over at once for the
+  next (each tried once per publish);
 - the time is up: the connection is torn down (so nothing of the publish goes on after its
   caller gave up), which fails every other publish in flight on it too. A publish that was
   still waiting for the connection to open gives up without publishing anything.
@@ -38,11 +46,18 @@ from dramatiq.message import Message
 from pika.adapters.asyncio_connection import AsyncioConnection
 
 from workers.broker import AgentqRabbitmqBroker, PublishTimeout
-from workers.confirms import ChannelLost, Confirms
+from workers.confirms import ChannelLost, Confirms, Nacked
 
 __all__ = ["AsyncPublisher", "InlinePublisher", "MessagePublisher", "make_publisher"]
 
 log = logging.getLogger("agentq.publisher")
+
+#: How many times a publish is sent, on a new connection each time, while RabbitMQ nacks it
+#: (within the publish's own time limit).
+NACK_ATTEMPTS = 3
+#: Pause before a nacked message is published again, times the attempts so far, in seconds
+#: (a quorum queue's election takes a few hundred milliseconds).
+NACK_PAUSE_S = 0.1
 
 
 class CoalescingConnection(AsyncioConnection):  # type: ignore[misc]
@@ -121,8 +136,12 @@ class _Link:
         self.queues: dict[str, asyncio.Future[None]] = {}
         self.channel: Any = None
         self.closed = False
-        #: The publisher closes it (at shutdown): nothing to warn about.
+        #: The publisher closes it (at shutdown, or retired): nothing to warn about.
         self.closing = False
+        #: Retired after a nack: no new publish goes to it; it closes once idle.
+        self.retired = False
+        #: The connection could not be opened (the node is down, or refused us).
+        self.unreachable = False
         self.connection: Any = connect(
             parameters=parameters,
             on_open_callback=self._on_open,
@@ -147,6 +166,7 @@ class _Link:
             self.ready.set_result(None)
 
     def _on_open_error(self, _connection: Any, error: BaseException) -> None:
+        self.unreachable = True
         self._lose(ChannelLost(f"could not connect to RabbitMQ: {error!r}"))
         self._finish()
 
@@ -168,6 +188,8 @@ class _Link:
             self.confirms.acked(method.delivery_tag, method.multiple)
         else:
             self.confirms.nacked(method.delivery_tag, method.multiple)
+        if self.retired:
+            self._close_if_idle()
 
     def _on_return(self, _channel: Any, method: Any, _properties: Any, body: bytes) -> None:
         try:
@@ -206,6 +228,25 @@ class _Link:
     def _finish(self) -> None:
         if not self.finished.done():
             self.finished.set_result(None)
+
+    def retire(self) -> None:
+        """A nack came on this connection: new publishes go to a new one, and this one
+        closes once the publishes in flight on it are answered (none of them is failed)."""
+        if not self.retired:
+            self.retired = True
+            log.info(
+                "a publish was nacked; publishing on a new connection to the broker",
+                extra={"action": "publisher_nacked", "in_flight": len(self.confirms)},
+            )
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        if len(self.confirms) == 0 and not self.closed:
+            self.closing = True
+            self._lose(ChannelLost("retired after a nack"))
+            with contextlib.suppress(Exception):
+                if not (self.connection.is_closed or self.connection.is_closing):
+                    self.connection.close()
 
     def drop(self, reason: BaseException) -> None:
         """Tear the connection down without a word to RabbitMQ (it may not be listening):
@@ -298,12 +339,18 @@ class AsyncPublisher:
         link: _Link | None = None
         try:
             async with limit:
-                link = self._current(loop)
-                if not link.ready.done():
-                    await asyncio.shield(link.ready)
-                link.ready.result()
-                await link.declared(message.queue_name)
-                await link.send(message)
+                for attempt in range(1, NACK_ATTEMPTS + 1):
+                    link = await self._ready(loop)
+                    await link.declared(message.queue_name)
+                    try:
+                        await link.send(message)
+                        return
+                    except Nacked:
+                        link.retire()
+                        if attempt == NACK_ATTEMPTS:
+                            raise
+                        link = None  # a time-out from here on is the next link's
+                    await asyncio.sleep(NACK_PAUSE_S * attempt)
         except TimeoutError:
             if not limit.expired():
                 raise
@@ -316,6 +363,20 @@ class AsyncPublisher:
                 link.drop(timeout)
             raise timeout from None
 
+    async def _ready(self, loop: asyncio.AbstractEventLoop) -> _Link:
+        """The current link once open; a node that cannot be reached is passed over for the
+        next of the list (each tried once), so a cluster node down costs no publish."""
+        for tried in range(1, len(self._parameters) + 1):
+            link = self._current(loop)
+            try:
+                await asyncio.shield(link.ready)
+            except ChannelLost:
+                if not link.unreachable or tried == len(self._parameters):
+                    raise
+                continue
+            return link
+        raise AssertionError("unreachable: the last node's failure is raised")
+
     def _current(self, loop: asyncio.AbstractEventLoop) -> _Link:
         """The open (or opening) link; a new one if there is none or it was lost."""
         if self._loop is not loop:
@@ -323,7 +384,7 @@ class AsyncPublisher:
             # callbacks belong to the old loop; start afresh.
             self._loop, self._link = loop, None
         link = self._link
-        if link is None or link.closed:
+        if link is None or link.closed or link.retired:
             parameters = self._parameters[self._opened % len(self._parameters)]
             self._opened += 1
             link = self._link = _Link(self.broker, loop, self._connect, parameters)

@@ -18,7 +18,7 @@ from domain import commands as c
 from service.commands.envelope import Envelope
 from service.settings import Settings
 from tests.unit.fake_pika import FakeConnections, Published
-from workers.async_publisher import AsyncPublisher
+from workers.async_publisher import NACK_ATTEMPTS, AsyncPublisher
 from workers.broker import AgentqRabbitmqBroker, PublishTimeout
 from workers.commands import CommandBus, declare_command_actors
 from workers.confirms import ChannelLost, Nacked, Unroutable
@@ -76,16 +76,58 @@ def test_publishes_in_flight_together_are_each_answered_by_their_own_confirm_in_
     _run(test)
 
 
-def test_a_nack_fails_only_the_publishes_it_names() -> None:
+def test_a_nacked_publish_goes_again_on_a_new_connection_and_the_old_one_closes_once_idle() -> None:
     async def test() -> None:
         publisher, connections = _publisher()
         first, second, third = await _in_flight(publisher, connections, 3)
-        connections.channel.nack(2, multiple=True)
-        connections.channel.ack(3)
-        for refused in (first, second):
-            with pytest.raises(Nacked):
-                await refused
-        await third
+        old = connections.made[0]
+        old.chan.nack(1)  # type: ignore[union-attr]
+        # The nacked one is published again on a new connection (after a pause) ...
+        await _until(lambda: len(connections.made) == 2 and connections.made[1].chan is not None)
+        new = connections.made[1]
+        await _until(lambda: len(new.chan.published) == 1)  # type: ignore[union-attr]
+        assert Message.decode(new.chan.published[0].body).args == (0,)  # type: ignore[union-attr]
+        # ... while those in flight on the old one are answered there, not failed.
+        assert not old.closed_politely and not (second.done() or third.done())
+        old.chan.ack(3, multiple=True)  # type: ignore[union-attr]
+        await asyncio.gather(second, third)
+        await _until(lambda: old.is_closed)
+        assert old.closed_politely and old.terminated is None
+        assert not first.done()
+        new.chan.ack(1)  # type: ignore[union-attr]
+        await first
+        # New publishes go to the new connection.
+        fourth = asyncio.ensure_future(publisher.publish(_message(4)))
+        await _until(lambda: len(new.chan.published) == 2)  # type: ignore[union-attr]
+        new.chan.ack(2)  # type: ignore[union-attr]
+        await fourth
+        assert len(connections.made) == 2
+        assert publisher.link is not None and publisher.link.connection is new
+
+    _run(test)
+
+
+def test_a_publish_nacked_on_every_attempt_fails_after_its_last_connection() -> None:
+    async def test() -> None:
+        publisher, connections = _publisher()
+        task = asyncio.ensure_future(publisher.publish(_message(1)))
+        for attempt in range(1, NACK_ATTEMPTS + 1):
+
+            def sent_on_its_own_connection(attempt: int = attempt) -> bool:
+                latest = connections.made[-1] if connections.made else None
+                return (
+                    len(connections.made) == attempt
+                    and latest is not None
+                    and latest.chan is not None
+                    and len(latest.chan.published) == 1
+                )
+
+            await _until(sent_on_its_own_connection)
+            connections.channel.nack(1)
+        with pytest.raises(Nacked):
+            await task
+        assert len(connections.made) == NACK_ATTEMPTS
+        await _until(lambda: all(c.is_closed for c in connections.made))
 
     _run(test)
 
@@ -295,5 +337,27 @@ def test_a_202_write_is_marked_accepted_before_it_is_published_within_the_same_l
             await slow.publish(Envelope("cmd_2", "cmp_1", "user:test", c.CancelIssue("i")), True)
         assert time.monotonic() - started <= limit_s + 0.3
         assert len(connections.channel.published) == 1
+
+    _run(test)
+
+
+def test_a_node_that_cannot_be_reached_is_passed_over_for_the_next_within_the_same_publish() -> (
+    None
+):
+    async def test() -> None:
+        connections = FakeConnections(hold=True)
+        urls = ";".join(f"amqp://guest:guest@127.0.0.1:{port}/agentq" for port in (5701, 5702))
+        broker = AgentqRabbitmqBroker(url=urls, confirm_delivery=True, publish_timeout_s=5.0)
+        publisher = AsyncPublisher(broker, connect=connections)
+        task = asyncio.ensure_future(publisher.publish(_message(1)))
+        await _until(lambda: len(connections.made) == 1)
+        connections.made[0].drop()  # refused: the node is down
+        await _until(lambda: len(connections.made) == 2)
+        assert [c.parameters.port for c in connections.made] == [5701, 5702]
+        connections.made[1].release()
+        await _until(lambda: connections.made[1].chan is not None)
+        await _until(lambda: len(connections.channel.published) == 1)
+        connections.channel.ack(1)
+        await task  # no 503 for a node down while another answers
 
     _run(test)
