@@ -22,14 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.approvals import ApprovalStatus
-from domain.budgets import month_of
 from domain.commands import DispatchIssue, ExpireApproval, ExpireLease, FireRoutine, MarkOverdue
 from domain.events import IssueOverdue
 from domain.issues import DISPATCHER
-from domain.model import AgentStatus
 from domain.routines import ROUTINES
 from domain.runs import SWEEPER
-from domain.statuses import NON_TERMINAL, IssueStatus
+from domain.statuses import NON_TERMINAL
 from domain.timing import TIMEKEEPER
 from domain.webhooks import DeliveryStatus
 from service.clock import utc_now
@@ -39,8 +37,7 @@ from service.ids import derived_id
 from service.kinds import COMMAND
 from service.observability import metrics
 from service.store import tables as t
-from service.store.budgets import exhausted_clause
-from service.store.repo import agent_load, due, not_blocked
+from workers.dispatches import BATCH, PendingDispatches, dispatchable
 
 __all__ = ["LeaderLock", "Scheduler"]
 
@@ -48,8 +45,6 @@ log = logging.getLogger("agentq.scheduler")
 
 #: PostgreSQL advisory lock key held by the active scheduler ("agentq" in ASCII).
 LEADER_KEY = 0x61_67_65_6E_74_71
-#: Most candidates of each kind enqueued per tick.
-BATCH = 500
 #: An outbox event not relayed this long after commit is relayed by the sweep.
 OUTBOX_GRACE = timedelta(seconds=2)
 #: A delivery enqueued this long ago and still due is enqueued again (a lost message).
@@ -127,6 +122,7 @@ class Scheduler:
         interval_s: float,
         leader: LeaderLock | None = None,
         jobs: Callable[[JobKind, str], None] | None = None,
+        pending: PendingDispatches | None = None,
     ) -> None:
         self.engine = engine
         self.enqueue = enqueue
@@ -134,6 +130,7 @@ class Scheduler:
         self.leader = leader or LeaderLock(engine)
         #: Sends relays (event ids) and deliveries (delivery ids) to the webhooks pool.
         self.jobs = jobs
+        self.pending = PendingDispatches() if pending is None else pending
 
     def _now(self, conn: Connection) -> Any:
         return sa.func.now() if conn.dialect.name == "postgresql" else utc_now()
@@ -161,47 +158,7 @@ class Scheduler:
         )
 
     def dispatchable(self, conn: Connection) -> list[Any]:
-        """Queued issues an agent could take now: those waiting for an agent that is active
-        again, and per team as many of its oldest queued issues as its agents have free
-        slots (so a long backlog does not turn into a flood of no-op commands)."""
-        c = t.issues.c
-        queued = (c.status == IssueStatus.QUEUED) & not_blocked() & due(self._now(conn))
-        order = (c.priority.desc(), c.created_at)
-        waiting_agent_active = sa.exists(
-            sa.select(t.agents.c.id).where(
-                t.agents.c.id == c.assigned_agent_id, t.agents.c.status == AgentStatus.ACTIVE
-            )
-        )
-        found = list(
-            conn.execute(
-                sa.select(c.id, c.company_id)
-                .where(queued, c.assigned_agent_id.is_not(None), waiting_agent_active)
-                .order_by(*order)
-                .limit(BATCH)
-            )
-        )
-        a = t.agents.c
-        # Agents whose monthly budget is spent take no new work: their slots are not free.
-        month: sa.BindParameter[str] = sa.bindparam("b_month", month_of(utc_now()))
-        active = agent_load(
-            a.status == AgentStatus.ACTIVE, ~exhausted_clause(a.id, a.company_id, month)
-        ).subquery("active")
-        free_slots = conn.execute(
-            sa.select(t.agent_teams.c.team_id, sa.func.sum(active.c.capacity - active.c.load))
-            .join(active, active.c.id == t.agent_teams.c.agent_id)
-            .where(active.c.load < active.c.capacity)
-            .group_by(t.agent_teams.c.team_id)
-        ).all()
-        for team_id, free in free_slots:
-            found.extend(
-                conn.execute(
-                    sa.select(c.id, c.company_id)
-                    .where(queued, c.assigned_agent_id.is_(None), c.assigned_team_id == team_id)
-                    .order_by(*order)
-                    .limit(min(int(free), BATCH))
-                )
-            )
-        return found
+        return dispatchable(conn, self._now(conn), self.pending)
 
     def expired_approvals(self, conn: Connection) -> list[Any]:
         """Pending approvals past their ``expires_at`` (by the database clock)."""
@@ -323,9 +280,11 @@ class Scheduler:
                 )
             )
         for row in queued:
-            self.enqueue(
-                Envelope(COMMAND.new_id(), row.company_id, DISPATCHER, DispatchIssue(row.id))
-            )
+            command_id = COMMAND.new_id()
+            self.enqueue(Envelope(command_id, row.company_id, DISPATCHER, DispatchIssue(row.id)))
+            # Only a team's queued issue takes one of the team's free slots.
+            team = None if row.assigned_agent_id else row.assigned_team_id
+            self.pending.sent(row.id, command_id, team)
         for row in due:
             self.enqueue(
                 Envelope(
