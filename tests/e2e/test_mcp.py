@@ -17,13 +17,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+import agentq_client
 import pytest
 from agentq_client.mcp._admin_tools import ADMIN_TOOLS
 from agentq_client.mcp._agent_tools import AGENT_TOOLS
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextContent, TextResourceContents
+from mcp.types import CallToolResult, InitializeResult, TextContent, TextResourceContents
 from pydantic import AnyUrl
 
 from tests.e2e.client import Api, Company
@@ -82,12 +83,22 @@ async def http_server(stack: Stack, token: str, log: Path) -> AsyncIterator[str]
             server.wait(20)
 
 
+class Session(ClientSession):
+    """A client session that keeps the server's answer to ``initialize``."""
+
+    initialized: InitializeResult
+
+    async def initialize(self) -> InitializeResult:
+        self.initialized = await super().initialize()
+        return self.initialized
+
+
 @asynccontextmanager
-async def connect(url: str) -> AsyncIterator[ClientSession]:
+async def connect(url: str) -> AsyncIterator[Session]:
     """An initialized client session on the HTTP server at ``url``."""
     async with (
         streamable_http_client(url) as (read, write, _),
-        ClientSession(read, write) as session,
+        Session(read, write) as session,
     ):
         await session.initialize()
         yield session
@@ -96,7 +107,7 @@ async def connect(url: str) -> AsyncIterator[ClientSession]:
 @asynccontextmanager
 async def mcp_session(
     stack: Stack, token: str, transport: Transport, log: Path
-) -> AsyncIterator[ClientSession]:
+) -> AsyncIterator[Session]:
     """An initialized client session on a fresh MCP server process for ``token``."""
     if transport == "http":
         async with http_server(stack, token, log) as url, connect(url) as session:
@@ -108,7 +119,7 @@ async def mcp_session(
     with log.open("a") as errlog:
         async with (
             stdio_client(params, errlog=errlog) as (read, write),
-            ClientSession(read, write) as session,
+            Session(read, write) as session,
         ):
             await session.initialize()
             yield session
@@ -160,6 +171,8 @@ def test_the_tools_follow_the_role_with_described_inputs_and_issue_resources(
     async def scenario() -> None:
         for token, expected in ((agent_token, AGENT_TOOLS), (acme.token, ADMIN_TOOLS)):
             async with mcp_session(stack, token, "stdio", tmp_path / "mcp.log") as session:
+                assert session.initialized.serverInfo.name == "agentq"
+                assert session.initialized.serverInfo.version == agentq_client.__version__
                 tools = (await session.list_tools()).tools
                 assert sorted(t.name for t in tools) == sorted(expected)
                 for tool in tools:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mcp.server.fastmcp import FastMCP
 
+from agentq_client import __version__
 from agentq_client.errors import AgentqError
 from agentq_client.mcp._admin_tools import ADMIN_TOOLS, AdminTools
 from agentq_client.mcp._agent_tools import AGENT_TOOLS, AgentTools
@@ -82,6 +83,9 @@ async def build_server(client: AsyncClient, options: Options) -> FastMCP[Session
         port=options.port,
         log_level=options.log_level,
     )
+    # FastMCP takes no version: without this, initialize's serverInfo.version names the mcp
+    # package's release, not this server's.
+    server._mcp_server.version = __version__
     for name in names:
         server.add_tool(getattr(tools, name), name=name, structured_output=False)
 
