@@ -29,8 +29,8 @@ def claims(bench: Bench, cpu: CpuMeter) -> Figures:
     seed_issues(
         bench.engine, cid, total, tag=f"cl{cid[-6:]}", status="assigned", agent_ids=agent_ids
     )
-    rate, double = _claim_everything(bench, cpu, cid, tokens, total, shared_queue=False)
-    return {"claims_per_s": rate, "double_claims": double}
+    rate, double, late = _claim_everything(bench, cpu, cid, tokens, total, shared_queue=False)
+    return {"claims_per_s": rate, "double_claims": double, "claims_answered_202": late}
 
 
 def team_claims(bench: Bench, cpu: CpuMeter) -> Figures:
@@ -44,8 +44,12 @@ def team_claims(bench: Bench, cpu: CpuMeter) -> Figures:
     # shard, and a token created behind them outlasts the API's wait (a 202 shows no token).
     tokens = _agent_tokens(bench, cid, token, agent_ids)
     seed_issues(bench.engine, cid, total, tag=f"tq{cid[-6:]}", team_id=team)
-    rate, double = _claim_everything(bench, cpu, cid, tokens, total, shared_queue=True)
-    return {"claims_per_s_team_queue": rate, "double_claims_team_queue": double}
+    rate, double, late = _claim_everything(bench, cpu, cid, tokens, total, shared_queue=True)
+    return {
+        "claims_per_s_team_queue": rate,
+        "double_claims_team_queue": double,
+        "claims_answered_202_team_queue": late,
+    }
 
 
 def _agent_tokens(bench: Bench, cid: str, token: str, agent_ids: list[str]) -> dict[str, str]:
@@ -71,9 +75,11 @@ def _claim_everything(
     total: int,
     *,
     shared_queue: bool,
-) -> tuple[float, int]:
-    """Every agent claims until there is nothing left: (claims per second, double claims)."""
+) -> tuple[float, int, int]:
+    """Every agent claims until there is nothing left: (claims per second, double claims,
+    claims answered 202)."""
     claimed: list[str] = []
+    followed: list[int] = []  # per agent, its claims answered 202 (and followed)
     deadline = time.monotonic() + GIVE_UP_S
 
     async def agent(agent_id: str, agent_token: str) -> None:
@@ -85,7 +91,7 @@ def _claim_everything(
             while len(claimed) < total:
                 assert time.monotonic() < deadline, f"{len(claimed)} of {total} claimed"
                 # Leases outlast the run: expiries would queue behind the claims otherwise.
-                r = await client.request("POST", path, {"leaseSeconds": 3600})
+                r = await client.outcome("POST", path, {"leaseSeconds": 3600})
                 if r.status == 204 and not shared_queue:
                     return  # its own queue is empty: nothing else can become its
                 if r.status == 204:
@@ -94,6 +100,7 @@ def _claim_everything(
                 assert r.status == 200, r.body
                 claimed.append(r.json()["issue"]["id"])
         finally:
+            followed.append(client.followed)
             await client.close()
 
     async def all_agents() -> None:
@@ -115,4 +122,4 @@ def _claim_everything(
         ).scalar_one()
     double = leased_twice + (len(claimed) - len(set(claimed)))
     assert len(set(claimed)) == total, f"{len(set(claimed))} of {total} claimed"
-    return len(claimed) / elapsed, double
+    return len(claimed) / elapsed, double, sum(followed)

@@ -27,8 +27,15 @@ class Response:
         return json.loads(self.body)
 
 
+#: How long a 202's command is followed before the load gives up on it, in seconds.
+FOLLOW_S = 120.0
+#: Between two polls of a 202's command, in seconds.
+FOLLOW_POLL_S = 0.05
+
+
 class Client:
-    """One keep-alive connection; ``await request(...)`` one at a time."""
+    """One keep-alive connection; ``await request(...)`` one at a time. ``followed``: the
+    writes answered 202 that ``outcome`` followed to their command's outcome."""
 
     def __init__(self, base_url: str, token: str) -> None:
         parts = urlsplit(base_url)
@@ -36,6 +43,7 @@ class Client:
         self.auth = f"Authorization: Bearer {token}\r\n"
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.followed = 0
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.reader is None or self.writer is None:
@@ -65,6 +73,30 @@ class Client:
                 chunked = True
         data = await (self._chunks(reader) if chunked else reader.readexactly(length))
         return Response(status, data)
+
+    async def outcome(self, method: str, path: str, body: Any = None) -> Response:
+        """``request``, with a 202 followed to its command's outcome as the SDK does (a write
+        that outlived the API's wait is still done: a claim answered 202 holds an issue)."""
+        answer = await self.request(method, path, body)
+        if answer.status != 202:
+            return answer
+        self.followed += 1
+        company = path.split("/")[3]  # /v1/companies/{cid}/…
+        command = f"/v1/companies/{company}/commands/{answer.json()['commandId']}"
+        deadline = time.monotonic() + FOLLOW_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(FOLLOW_POLL_S)
+            polled = (await self.request("GET", command)).json()
+            if polled["status"] == "applied":
+                result = polled.get("result")
+                if result is None:
+                    return Response(204, b"")
+                return Response(200, json.dumps(result).encode())
+            if polled["status"] == "rejected":
+                return Response(
+                    int(polled["error"]["status"]), json.dumps(polled["error"]).encode()
+                )
+        raise TimeoutError(f"{method} {path}: not applied {FOLLOW_S} s after its 202")
 
     @staticmethod
     async def _chunks(reader: asyncio.StreamReader) -> bytes:

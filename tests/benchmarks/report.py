@@ -50,6 +50,8 @@ TABLE = [
     ("claims/s, 50 agents, team queue", "claims_per_s_team_queue", None, ">= 500"),
     ("double claims", "double_claims", None, "0"),
     ("double claims, team queue", "double_claims_team_queue", None, "0"),
+    ("  claims answered 202 (followed)", "claims_answered_202", None, ""),
+    ("  same, team queue", "claims_answered_202_team_queue", None, ""),
     ("bulk assign 10k, s", "bulk_10k_assign_s", "single_10k_assigns_s", "<= 5"),
     ("webhook burst of 1000, s", "webhook_burst_1000_s", None, "<= 5"),
     ("list p99 page 1, ms", "list_p99_ms_first_page", None, "<= 20"),
