@@ -110,7 +110,10 @@ def page(
     ``order``: the (time, id) columns the list is ordered by; by default, the ``created_at``
     and ``id`` of the table the query selects from."""
     if order is None:
-        (table,) = query.get_final_froms()
+        # The table the columns come from (``get_final_froms`` would compile the statement
+        # to say: ~0.4 ms, a fifth of a page of 50 issues).
+        froms = query.columns_clause_froms
+        table = froms[0] if len(froms) == 1 else None
         if not isinstance(table, sa.Table):
             raise TypeError("a list over a join names its order columns")
         order = (table.c.created_at, table.c.id)
