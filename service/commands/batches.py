@@ -38,8 +38,8 @@ from service.commands.pipeline import (
     TRANSIENT_BACKOFF_S,
     UNREACHABLE_BACKOFF_MAX_S,
     Applier,
-    _Refused,
 )
+from service.commands.refusals import Refused
 from service.observability import metrics
 from service.store import outcomes
 from service.store.errors import database_unreachable
@@ -181,7 +181,7 @@ class BatchApplier(Applier):
                     return earlier, NOTHING_AFTER, True
             outcome, after = self._run_handler(conn, env)
             return outcome, after, False
-        except _Refused as refused:
+        except Refused as refused:
             conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             if env.idempotency is not None:
                 earlier = self._replay(conn, env)
