@@ -57,7 +57,7 @@ class BulkRunner:
         self,
         engine: Engine,
         publish: Callable[[Envelope], object],
-        shard_of: ShardOf = lambda _key: 0,
+        shard_of: ShardOf,
         *,
         slices: bool = True,
         slice_items: int = SLICE,
@@ -67,7 +67,8 @@ class BulkRunner:
         #: SQLite: writers take the write lock up front (BEGIN IMMEDIATE).
         self.writer = engine.execution_options(write=True)
         self.publish = publish
-        #: The shard of an issue id (``CommandBus.shard_of``): a slice's issues share one.
+        #: The shard of an issue id (``CommandBus.shard_of``, never a guess: a slice is sent
+        #: on its first issue's shard, so all its issues must be that shard's).
         self.shard_of = shard_of
         #: False: one command per item (the path a refused slice falls back to).
         self.slices = slices
