@@ -4,6 +4,7 @@ afterwards), and applying a slice of its items on their shard (``ApplyBulkSlice`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -140,7 +141,7 @@ def apply_bulk_slice(cmd: c.ApplyBulkSlice, ctx: Context) -> Reply:
     return Reply(200, {"bulkId": cmd.bulk_id, "applied": len(applied), "recorded": recorded})
 
 
-def _time(ctx: Context) -> Any:
+def _time(ctx: Context) -> datetime:
     """The time now (the applier's clock), not the slice's start: each item has its own."""
     return ctx.clock() if ctx.clock is not None else ctx.now
 
@@ -185,7 +186,9 @@ def _apply_item(
     return Outcome(env.command_id, True, status, body, work)
 
 
-def _record(conn: Connection, bulk_id: str, done: Sequence[tuple[int, Outcome]], now: Any) -> int:
+def _record(
+    conn: Connection, bulk_id: str, done: Sequence[tuple[int, Outcome]], now: datetime
+) -> int:
     """Record the items' outcomes and add those newly recorded to the job's counts (done
     once every item is); how many were newly recorded."""
     outcomes_of = {position: bulk_db.item_outcome(outcome) for position, outcome in done}
