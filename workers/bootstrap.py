@@ -63,8 +63,9 @@ class Process:
         return deliverer
 
     def run_bulks(self) -> BulkRunner:
-        """This process applies bulk operations."""
-        runner = BulkRunner(self.engine, self.bus.publish)
+        """This process applies bulk operations: slices sent on their issues' shards (the
+        embedded mode's in-process broker declares the same shard queues)."""
+        runner = BulkRunner(self.engine, self.bus.publish, self.bus.shard_of)
         self.handlers.runner = runner
         return runner
 

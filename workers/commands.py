@@ -61,8 +61,14 @@ class CommandBus:
     def publish(self, env: Envelope) -> None:
         self._actor(env).send(encode(env))
 
+    def shard_of(self, env_or_key: Envelope | str) -> int:
+        """The shard an envelope (or the entity of a shard key) is applied on: the bulk
+        runner groups a bulk's items by it, so that a slice is sent on its issues' shard."""
+        key = env_or_key if isinstance(env_or_key, str) else env_or_key.command.shard_key
+        return shard_for(key, len(self.actors))
+
     def _actor(self, env: Envelope) -> dramatiq.Actor[Any, Any]:
-        return self.actors[shard_for(env.command.shard_key, len(self.actors))]
+        return self.actors[self.shard_of(env)]
 
     def ping(self) -> None:
         """Raise if the broker does not answer (the in-process stub always does)."""

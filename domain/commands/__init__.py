@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from domain.commands.base import Command, CommandStatus
 from domain.commands.issues import (
+    ApplyBulkSlice,
     AssignIssue,
     CancelIssue,
     CreateIssue,
@@ -58,6 +59,7 @@ COMMANDS: Mapping[str, type[Command]] = {cls.__name__: cls for cls in Command.__
 
 __all__ = [
     "COMMANDS",
+    "ApplyBulkSlice",
     "AssignIssue",
     "CancelIssue",
     "ClaimWork",

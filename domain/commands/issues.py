@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from domain.commands.base import Command
 
 __all__ = [
+    "ApplyBulkSlice",
     "AssignIssue",
     "CancelIssue",
     "CreateIssue",
@@ -119,3 +120,15 @@ class StartBulk(Command):
     args: dict[str, Any]
     ids: tuple[str, ...]
     shard_field: ClassVar[str] = "bulk_id"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyBulkSlice(Command):
+    """Apply the items of bulk ``bulk_id`` at ``positions``, in one transaction: issues that
+    all share one shard, so the slice is sent on that shard (``issue_id``, the first item's
+    issue) and stays serial with the single commands of each of its issues."""
+
+    bulk_id: str
+    positions: tuple[int, ...]
+    issue_id: str
+    shard_field: ClassVar[str] = "issue_id"

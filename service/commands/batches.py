@@ -31,15 +31,15 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from domain.commands import ClaimWork, Command
+from domain.commands import ApplyBulkSlice, ClaimWork, Command
 from service.commands.context import NOTHING_AFTER, AfterCommit
 from service.commands.envelope import Envelope, Outcome
 from service.commands.pipeline import (
     TRANSIENT_BACKOFF_S,
     UNREACHABLE_BACKOFF_MAX_S,
     Applier,
-    _Refused,
 )
+from service.commands.refusals import Refused
 from service.observability import metrics
 from service.store import outcomes
 from service.store.errors import database_unreachable
@@ -57,7 +57,9 @@ Result = Outcome | Exception
 #: assigned issues while other commands hold them (up to ``LOCKED_WAIT_S``): in a batch it
 #: would hold the batch's locks meanwhile, and the batch would hold the claim's until it
 #: commits, so commands of other shards would wait on each other for the longest of both.
-ALONE: tuple[type[Command], ...] = (ClaimWork,)
+#: A bulk slice is a batch already (up to 32 items, a savepoint each): in a batch of 32 it
+#: would make a transaction of a thousand subtransactions.
+ALONE: tuple[type[Command], ...] = (ClaimWork, ApplyBulkSlice)
 
 #: Every command of a batch runs inside this savepoint (set again for each).
 _SAVEPOINT = "agentq_command"
@@ -181,7 +183,7 @@ class BatchApplier(Applier):
                     return earlier, NOTHING_AFTER, True
             outcome, after = self._run_handler(conn, env)
             return outcome, after, False
-        except _Refused as refused:
+        except Refused as refused:
             conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             if env.idempotency is not None:
                 earlier = self._replay(conn, env)

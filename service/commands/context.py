@@ -110,6 +110,10 @@ class Context:
     clock: Callable[[], datetime] | None = None
     #: The retry backoff of issues without their own (``AGENTQ_RETRY_BASE_S``, ``_MAX_S``).
     retry: RetryPolicy = NO_BACKOFF
+    #: Issues whose row lock this transaction already holds, as read then (a bulk slice locks
+    #: its issues at once): ``issue_for_update`` takes one from here instead of reading the
+    #: row again, once (a later command on the issue reads what the earlier one wrote).
+    locked_issues: dict[str, Issue] = field(default_factory=dict)
 
     def after_commit(self) -> AfterCommit:
         return AfterCommit(tuple(self.follow_ups), tuple(self.jobs))
@@ -161,7 +165,9 @@ class Context:
 
     def issue_for_update(self, issue_id: str) -> Issue:
         """Lock the issue row; 404 if it is not this company's, 412 on an ``If-Match`` miss."""
-        issue = repo.load_issue(self.conn, self.company_id, issue_id, for_update=True)
+        issue = self.locked_issues.pop(issue_id, None)
+        if issue is None:
+            issue = repo.load_issue(self.conn, self.company_id, issue_id, for_update=True)
         if issue is None:
             raise NotFound("issue", issue_id)
         if self.expected_version is not None and issue.version != self.expected_version:

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from domain.commands import Command, CommandStatus
-from domain.errors import DomainError, IdempotencyConflict, InvalidRequest, NotFound
+from domain.errors import IdempotencyConflict, NotFound
 from domain.issues import DISPATCHER
 from domain.model import RetryPolicy
 from domain.retries import NO_BACKOFF
@@ -38,10 +37,11 @@ from service.commands.handlers import (  # noqa: F401
     webhooks,
 )
 from service.commands.jobs import JobKind
+from service.commands.refusals import Refused, log_ids, refusals
 from service.commands.registry import HANDLERS
-from service.kinds import COMMAND, kind_of
+from service.kinds import COMMAND
 from service.observability import metrics
-from service.problems import problem, problem_from_error
+from service.problems import problem_from_error
 from service.store import outcomes
 from service.store import tables as t
 from service.store.errors import database_unreachable
@@ -68,33 +68,6 @@ UNREACHABLE_BACKOFF_MAX_S = 2.0
 
 
 Publish = Callable[[str | None, Outcome], None]
-
-
-def _log_ids(env: Envelope, outcome: Outcome | None = None) -> dict[str, Any]:
-    """The ids of a command's log line: command, company, the entity it is applied to
-    (``issue_id`` for an issue's commands), its run if it names one."""
-    ids: dict[str, Any] = {"command_id": env.command_id, "company_id": env.company_id}
-    key = env.command.shard_key
-    kind = kind_of(key)
-    if kind is not None and kind.log_field is not None:
-        ids[kind.log_field] = key
-    run_id = getattr(env.command, "run_id", None)
-    if run_id is not None:
-        ids["run_id"] = run_id
-    # A claim is applied on the agent's shard: the issue it took is in its answer.
-    if outcome is not None and outcome.applied and isinstance(outcome.body, dict):
-        issue = outcome.body.get("issue")
-        if isinstance(issue, dict) and "issue_id" not in ids:
-            ids["issue_id"] = issue.get("id")
-    return ids
-
-
-class _Refused(Exception):
-    """The handler refused the command: roll its transaction back, store ``outcome``."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.http_status)
-        self.outcome = outcome
 
 
 class Applier:
@@ -160,7 +133,7 @@ class Applier:
                             "command met a database error (attempt %d); retrying: %s",
                             attempt,
                             error.orig,
-                            extra={"action": "retry", **_log_ids(env)},
+                            extra={"action": "retry", **log_ids(env)},
                         )
                     backoff_s = TRANSIENT_BACKOFF_S * 2 ** min(attempt - 1, 8)
                     time.sleep(
@@ -169,7 +142,7 @@ class Applier:
                 else:
                     log.info(
                         "command lost a race; retrying",
-                        extra={"action": "retry", **_log_ids(env)},
+                        extra={"action": "retry", **log_ids(env)},
                     )
             except Exception as error:
                 self._failed(env, started, error)
@@ -198,7 +171,7 @@ class Applier:
         applied = outcome.applied
         extra = {
             "action": "command_applied" if applied else "command_rejected",
-            **_log_ids(env, outcome),
+            **log_ids(env, outcome),
             "type": kind,
             "actor": env.actor,
             "http_status": outcome.http_status,
@@ -227,7 +200,7 @@ class Applier:
             error,
             extra={
                 "action": "command_failed",
-                **_log_ids(env),
+                **log_ids(env),
                 "type": type(env.command).__name__,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
@@ -266,7 +239,7 @@ class Applier:
                         return earlier, NOTHING_AFTER, True
                 outcome, after = self._run_handler(conn, env)
                 return outcome, after, False
-        except _Refused as refused:
+        except Refused as refused:
             # The handler's writes were rolled back with its transaction; the refusal is
             # stored in a transaction of its own (refusals are rare; no savepoint per command).
             with self.engine.begin() as conn:
@@ -310,7 +283,7 @@ class Applier:
             clock=self.clock,
             retry=self.retry,
         )
-        with _refusals(env):
+        with refusals(env):
             if (
                 env.check_company
                 and not conn.execute(_COMPANY_EXISTS, {"b_id": env.company_id}).first()
@@ -323,7 +296,7 @@ class Applier:
         work = env.company_id if ctx.work_appeared else None
         outcome = Outcome(env.command_id, True, status, body, work)
         heard = ctx.heard_by_webhooks()
-        with _refusals(env):  # the activity entries are written here: they may be refused
+        with refusals(env):  # the activity entries are written here: they may be refused
             subscribed = self._store(
                 conn,
                 env,
@@ -356,33 +329,3 @@ class Applier:
 
 
 _COMPANY_EXISTS = sa.select(t.companies.c.id).where(t.companies.c.id == sa.bindparam("b_id"))
-
-
-@contextmanager
-def _refusals(env: Envelope) -> Iterator[None]:
-    """What a handler (or its outbox) raises, as the refusal to store: a domain error as its
-    problem, a value the database cannot hold as 422, a bug as 500 (logged). Lost races and
-    database errors go on up, to be retried by ``Applier.apply``."""
-    try:
-        yield
-    except DomainError as error:
-        status, answer = problem_from_error(error)
-        raise _Refused(Outcome(env.command_id, False, status, answer)) from error
-    except DataError as error:
-        # A value the database cannot hold that validation let through: refuse it.
-        log.warning("database refused a value: %s", error.orig)
-        status, answer = problem_from_error(
-            InvalidRequest.at([], "a value in the request cannot be stored")
-        )
-        raise _Refused(Outcome(env.command_id, False, status, answer)) from error
-    except (ConcurrentUpdate, IntegrityError, OperationalError):
-        raise  # retried by ``apply``
-    except Exception as error:
-        # A bug: answer it (and log it) rather than leave the caller waiting for ever.
-        log.exception(
-            "command %s failed",
-            env.command_id,
-            extra={"action": "command_error", **_log_ids(env)},
-        )
-        status, answer = problem("internal_error", "the command failed unexpectedly; logged")
-        raise _Refused(Outcome(env.command_id, False, status, answer)) from error

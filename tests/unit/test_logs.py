@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from api.app import RequestLog
 from domain import commands as c
 from service.commands.envelope import Envelope, Outcome
-from service.commands.pipeline import _log_ids
+from service.commands.refusals import log_ids
 from service.observability.logs import JsonFormatter, TextFormatter, configure_logging
 from service.settings import Settings
 
@@ -200,7 +200,7 @@ def test_no_request_lines_below_info(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_a_commands_line_names_its_issue_run_and_company() -> None:
     env = Envelope("cmd_1", "cmp_1", "agent:agt_1", c.RecordCheckpoint("iss_1", "run_1", "tok"))
-    assert _log_ids(env) == {
+    assert log_ids(env) == {
         "command_id": "cmd_1",
         "company_id": "cmp_1",
         "issue_id": "iss_1",
@@ -211,7 +211,7 @@ def test_a_commands_line_names_its_issue_run_and_company() -> None:
 def test_a_claims_line_names_the_issue_it_took() -> None:
     env = Envelope("cmd_2", "cmp_1", "agent:agt_1", c.ClaimWork("agt_1", "run_2"))
     taken = Outcome("cmd_2", True, 200, {"issue": {"id": "iss_5"}, "run": {"id": "run_2"}})
-    assert _log_ids(env, taken) == {
+    assert log_ids(env, taken) == {
         "command_id": "cmd_2",
         "company_id": "cmp_1",
         "agent_id": "agt_1",
@@ -219,4 +219,4 @@ def test_a_claims_line_names_the_issue_it_took() -> None:
         "issue_id": "iss_5",
     }
     nothing = Outcome("cmd_2", True, 204, None)
-    assert "issue_id" not in _log_ids(env, nothing)
+    assert "issue_id" not in log_ids(env, nothing)

@@ -55,6 +55,7 @@ SAMPLES: dict[object, object] = {
     Decimal: Decimal("1.5"),
     frozenset[str]: frozenset({"name"}),
     tuple[str, ...]: ("x_2",),
+    tuple[int, ...]: (0, 3),
     dict[str, Any]: {"k": 1},
     datetime: datetime(2026, 4, 13, 9, 0, tzinfo=UTC),
 }
