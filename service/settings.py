@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     #: subtransactions per transaction (past that, every snapshot of the database slows).
     #: 1 by default until a benchmark on a quiet machine shows batches pay (docs/architecture.md).
     command_batch: int = Field(default=1, ge=1, le=64)
+    #: Bulks applied as per-shard slices (``ApplyBulkSlice``: one transaction per 32 items);
+    #: off: one command per item. Off by default until a single command beside a running
+    #: bulk is shown never to stall behind it (docs/architecture.md, "Bulks in slices").
+    bulk_slices: bool = False
     #: A publish to the broker (connecting if need be, and RabbitMQ's confirm) that has not
     #: completed within this long fails, in seconds: the API answers 503, and the connection
     #: it was on is dropped, so nothing of it goes on after the answer (the API's publisher,

@@ -64,8 +64,11 @@ class Process:
 
     def run_bulks(self) -> BulkRunner:
         """This process applies bulk operations: slices sent on their issues' shards (the
-        embedded mode's in-process broker declares the same shard queues)."""
-        runner = BulkRunner(self.engine, self.bus.publish, self.bus.shard_of)
+        embedded mode's in-process broker declares the same shard queues) with
+        ``AGENTQ_BULK_SLICES``, else one command per item."""
+        runner = BulkRunner(
+            self.engine, self.bus.publish, self.bus.shard_of, slices=self.settings.bulk_slices
+        )
         self.handlers.runner = runner
         return runner
 

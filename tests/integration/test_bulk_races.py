@@ -1,21 +1,35 @@
 """A bulk racing single commands on the same issues stays serial per issue: its slices travel
 on the issues' shard queues, so each issue's commands, the bulk's item among them, are applied
-one at a time (over HTTP, on the distributed stack with two commands workers)."""
+one at a time (over HTTP, on the distributed stack with two commands workers and
+``AGENTQ_BULK_SLICES=true``)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from service.store import tables as t
+from tests.conftest import ServiceUrls, stack_of_its_own
 from tests.e2e.client import Api, Company
 from tests.procs import Stack
 
 ISSUES = 40
 EDITS = 3  # single commands on each issue while the bulk runs
+
+
+@pytest.fixture(scope="module")
+def sliced(service_urls: ServiceUrls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The distributed stack with two commands workers, applying bulks in slices."""
+    log_dir: Path = tmp_path_factory.mktemp("sliced")
+    overrides = {"AGENTQ_BULK_SLICES": "true"}
+    with stack_of_its_own(service_urls, log_dir, workers=2, overrides=overrides) as stack:
+        yield stack
 
 
 def _wait_commands(acme: Company, command_ids: list[str], timeout_s: float = 120) -> list[Any]:
@@ -39,9 +53,9 @@ def _async(acme: Company, method: str, path: str, body: Any) -> Any:
 
 
 def test_a_bulk_racing_single_commands_on_its_issues_stays_serial_per_issue(
-    distributed: Stack, engine: Engine
+    sliced: Stack, engine: Engine
 ) -> None:
-    with Api(distributed.base_url, distributed.admin_token) as api:
+    with Api(sliced.base_url, sliced.admin_token) as api:
         acme = api.new_company()
         agent = acme.agent(capacity=ISSUES)
         issues = [acme.issue(f"raced {i}")["id"] for i in range(ISSUES)]
