@@ -25,12 +25,13 @@ ROUNDS = 3
 #: ``worker-commands`` processes in the stack under test (they share the shards).
 COMMAND_WORKERS = int(os.environ.get("BENCH_COMMAND_WORKERS", "1"))
 #: Settings of the stack under test, passed on as they are (``AGENTQ_`` variables of this
-#: shell are not): ``BENCH_COMMAND_BATCH=1`` compares against one command per transaction.
-STACK_OVERRIDES = (
-    {"AGENTQ_COMMAND_BATCH": os.environ["BENCH_COMMAND_BATCH"]}
-    if "BENCH_COMMAND_BATCH" in os.environ
-    else {}
-)
+#: shell are not): ``BENCH_COMMAND_BATCH=8`` applies a shard's waiting commands in batches,
+#: ``BENCH_BULK_SLICES=true`` applies bulks in slices.
+STACK_OVERRIDES = {
+    f"AGENTQ_{name}": os.environ[f"BENCH_{name}"]
+    for name in ("COMMAND_BATCH", "BULK_SLICES")
+    if f"BENCH_{name}" in os.environ
+}
 CONCURRENCY = 32
 #: The lease the lease-expiry section's claims ask for, in seconds.
 LEASE_TTL_S = 10
