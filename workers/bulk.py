@@ -1,5 +1,6 @@
-"""The bulk pool: applies recorded bulk operations, sending their items as per-shard slices
-to the commands pool (see ``service.commands.bulk_runner``)."""
+"""The bulk pool: applies recorded bulk operations, sending their items to the commands pool
+one command each, or as per-shard slices with ``AGENTQ_BULK_SLICES`` (see
+``service.commands.bulk_runner``)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ def declare_bulk_actor(
     broker: Broker, handlers: Handlers | None = None
 ) -> dramatiq.Actor[Any, Any]:
     """Running a bulk with ``handlers``' runner. No Dramatiq retries: a redelivered bulk
-    resumes where it stopped (its open items sent again as new slices; an item applied
-    already is only recorded). No time limit: a 10,000-issue bulk takes as long as its
-    slices take."""
+    resumes where it stopped (its open items sent again; an item applied already is only
+    recorded). No time limit: a 10,000-issue bulk takes as long as its commands take."""
     found = handlers or Handlers()
 
     def run_bulk(bulk_id: str) -> None:

@@ -1,4 +1,5 @@
-"""Bulk operations: recorded by one command (``StartBulk``), then applied as per-shard slices.
+"""Bulk operations: recorded by one command (``StartBulk``), then applied one command per
+item (the default) or, with ``AGENTQ_BULK_SLICES``, as per-shard slices.
 
 The runner groups a bulk's open items by the shard of their issue and sends each group as
 ``ApplyBulkSlice`` commands of at most ``SLICE`` items on that shard's queue, so a slice is
