@@ -26,8 +26,8 @@ STATES = ("queued", "team", "assigned", "running", "cancelled")
 MISSING_ISSUE, MISSING_AGENT, MISSING_TEAM = "iss_missing", "agt_missing", "tm_missing"
 
 
-def shard_of(key: str) -> int:
-    return shard_for(key, SHARDS)
+def shard_of(key: str, shards: int = SHARDS) -> int:
+    return shard_for(key, shards)
 
 
 # --- one example's world -------------------------------------------------------------------
@@ -51,6 +51,13 @@ class Bulk:
     ids: tuple[str, ...]
     slice_items: int
     chunk_items: int
+    #: Shards the runner groups the items by. Across issues a bulk's items have no order
+    #: (docs/api.md, "How a bulk is applied"): by slices the shards take turns, while one
+    #: command per item goes in position order here. An item's outcome can hang on what an
+    #: item of another issue did before it (a reassign to a team picks the least-loaded
+    #: agent; a cancel offers the freed slot to the team's oldest queued issue), so the
+    #: random examples run on one shard, where both orders are position order.
+    shards: int = SHARDS
 
 
 def env_of(world: World, command: Any, status: int = 200) -> Envelope:
@@ -115,6 +122,7 @@ def examples(draw: st.DrawFn) -> tuple[World, Bulk]:
         tuple(ids),
         draw(st.sampled_from([1, 2, 3, 32])),
         draw(st.sampled_from([2, 5, 64])),
+        shards=1,
     )
 
 
