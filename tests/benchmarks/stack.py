@@ -26,10 +26,11 @@ ROUNDS = 3
 COMMAND_WORKERS = int(os.environ.get("BENCH_COMMAND_WORKERS", "1"))
 #: Settings of the stack under test, passed on as they are (``AGENTQ_`` variables of this
 #: shell are not): ``BENCH_COMMAND_BATCH=8`` applies a shard's waiting commands in batches,
-#: ``BENCH_BULK_SLICES=true`` applies bulks in slices.
+#: ``BENCH_BULK_SLICES=true`` applies bulks in slices, ``BENCH_LOG_LEVEL=INFO`` keeps every
+#: attempt and command in the stack's logs (``agentq-bench-*`` in the temp dir).
 STACK_OVERRIDES = {
     f"AGENTQ_{name}": os.environ[f"BENCH_{name}"]
-    for name in ("COMMAND_BATCH", "BULK_SLICES")
+    for name in ("COMMAND_BATCH", "BULK_SLICES", "LOG_LEVEL")
     if f"BENCH_{name}" in os.environ
 }
 CONCURRENCY = 32
