@@ -4,31 +4,27 @@ at a time per endpoint, in the order docs/api.md ("Webhooks") gives."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from standardwebhooks import Webhook
 
 from domain.webhooks import DeliveryStatus
 from service.clock import utc_now
-from service.kinds import DELIVERY
 from service.observability import metrics
 from service.settings import Settings
 from service.store import tables as t
+from service.webhooks.attempt import Attempt, Sender
 from service.webhooks.endpoint_health import update_endpoint
-from service.webhooks.outbox import matches
-from service.webhooks.ssrf import UnsafeUrl, parse_webhook_url, resolve_safely
+from service.webhooks.relay import Remembered, company_to_relay, relay_batch
 
 __all__ = ["Deliverer", "next_delay_s"]
 
@@ -54,7 +50,7 @@ _OUTCOMES = {
 }
 _ENDPOINT = t.webhook_endpoints.c
 _LOCK_ENDPOINT = (
-    sa.select(_ENDPOINT.id).where(_ENDPOINT.id == sa.bindparam("b_id")).with_for_update()
+    sa.select(t.webhook_endpoints).where(_ENDPOINT.id == sa.bindparam("b_id")).with_for_update()
 )
 
 
@@ -94,38 +90,6 @@ def next_delay_s(
     return max(0.0, base * (1 + JITTER * (2 * rng() - 1)))
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _retry_after_s(response: httpx.Response, now: datetime) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    status_code: int | None
-    duration_ms: int
-    error: str | None
-    retry_after_s: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
 class Deliverer:
     """Relays outbox events and attempts deliveries; both are safe to run twice at once."""
 
@@ -140,57 +104,42 @@ class Deliverer:
         self.settings = settings
         self.send_delivery = send_delivery
         self.clock = clock
-        self.http = httpx.Client(follow_redirects=False, timeout=settings.webhook_timeout_s)
+        self.sender = Sender(settings, clock)
+        self.relayed = Remembered()
         self.hold_s = settings.webhook_timeout_s + HOLD_MARGIN_S
 
     def close(self) -> None:
-        self.http.close()
+        self.sender.close()
 
     def relay(self, event_id: str) -> list[str]:
-        """Turn an outbox event into one pending delivery per matching enabled endpoint."""
-        now = self.clock()
-        with self.engine.begin() as conn:
-            event = conn.execute(
-                sa.select(t.webhook_events)
-                .where(t.webhook_events.c.id == event_id, t.webhook_events.c.relayed_at.is_(None))
-                .with_for_update(skip_locked=True)
-            ).first()
-            if event is None:
-                return []
-            endpoints = conn.execute(
-                sa.select(t.webhook_endpoints.c.id, t.webhook_endpoints.c.events).where(
-                    t.webhook_endpoints.c.company_id == event.company_id,
-                    ~t.webhook_endpoints.c.disabled,
-                )
-            ).all()
-            rows = [
-                {
-                    "id": DELIVERY.new_id(),
-                    "company_id": event.company_id,
-                    "endpoint_id": endpoint.id,
-                    "event_id": event.id,
-                    "status": DeliveryStatus.PENDING.value,
-                    "attempt": 0,
-                    "next_attempt_at": now,
-                    "enqueued_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for endpoint in endpoints
-                if matches(endpoint.events, event.type)
-            ]
-            if rows:
-                conn.execute(t.webhook_deliveries.insert(), rows)
-            conn.execute(
-                t.webhook_events.update()
-                .where(t.webhook_events.c.id == event.id)
-                .values(relayed_at=now)
-            )
-        for row in rows:
-            self.send_delivery(str(row["id"]))
-        return [str(r["id"]) for r in rows]
+        """Fan the event out, with its company's other events still in the outbox, a batch
+        per transaction (for up to ``CHAIN_S``: a burst is relayed by the first of its jobs,
+        not one event per job); after each batch, send at most
+        ``MAX_IN_FLIGHT_PER_ENDPOINT`` delivery jobs per endpoint (each attempt that ends
+        takes the endpoint's next due delivery, ``deliver``). The deliveries' ids."""
+        if event_id in self.relayed:
+            return []  # with an earlier event's batch, by this process
+        until = time.monotonic() + CHAIN_S
+        made: list[str] = []
+        first: str | None = event_id
+        with self.engine.connect() as conn:
+            company_id = company_to_relay(conn, event_id)
+        while company_id is not None:
+            with self.engine.begin() as conn:
+                batch = relay_batch(conn, company_id, self.clock(), first)
+            self.relayed.add(batch.events)
+            jobs: Counter[str] = Counter()
+            for delivery_id, endpoint_id in batch.deliveries:
+                if jobs[endpoint_id] < MAX_IN_FLIGHT_PER_ENDPOINT:
+                    jobs[endpoint_id] += 1
+                    self.send_delivery(delivery_id)
+            made.extend(delivery_id for delivery_id, _ in batch.deliveries)
+            if not batch.full or time.monotonic() >= until:
+                break
+            first = None
+        return made
 
-    def _take(self, delivery_id: str) -> Any:
+    def _take(self, delivery_id: str) -> Held | None:
         """Hold a due delivery for this worker, or None: not due, done, held elsewhere, or
         its endpoint busy. A busy endpoint's delivery is left as it is, due and unlocked, so
         the next attempt to free a slot finds it (``_take_next``)."""
@@ -201,44 +150,41 @@ class Deliverer:
                 sa.select(d.c.endpoint_id).where(d.c.id == delivery_id, _due(now))
             ).scalar()
             # First without the endpoint's lock (a slot freed since is its freer's to fill).
-            if endpoint_id is None or any(
-                self._busy(conn, endpoint_id, now, lock=lock) for lock in (False, True)
+            if (
+                endpoint_id is None
+                or _in_flight(conn, endpoint_id, now) >= MAX_IN_FLIGHT_PER_ENDPOINT
             ):
                 return None
-            row = conn.execute(
-                sa.select(d)
-                .where(d.c.id == delivery_id, _due(now))
-                .with_for_update(skip_locked=True)
-            ).first()
-            return None if row is None else self._hold(conn, row, now)
-
-    def _take_next(self, endpoint_id: str, after: str) -> Any:
-        """Hold the endpoint's next due delivery other than ``after`` (the one just attempted:
-        with no delay before its retry it would be due again at once) if it has a free slot."""
-        now = self.clock()
-        query = _next_due(endpoint_id, now).where(t.webhook_deliveries.c.id != after)
-        with self.engine.begin() as conn:
-            if self._busy(conn, endpoint_id, now):
+            endpoint = self._lock_if_free(conn, endpoint_id, now)
+            if endpoint is None:
                 return None
-            found = conn.execute(query.with_for_update(skip_locked=True)).first()
-            return None if found is None else self._hold(conn, found, now)
+            row = conn.execute(
+                _with_payload(sa.select(d).where(d.c.id == delivery_id, _due(now)))
+            ).first()
+            return None if row is None else self._hold(conn, row, endpoint, now)
+
+    def _take_next(self, conn: Connection, endpoint_id: str, after: str) -> Held | None:
+        """Hold the endpoint's next due delivery other than ``after`` (the one just attempted:
+        with no delay before its retry it would be due again at once) if it has a free slot,
+        in the transaction that recorded ``after``'s attempt (and so freed its slot)."""
+        now = self.clock()
+        endpoint = self._lock_if_free(conn, endpoint_id, now)
+        if endpoint is None:
+            return None
+        query = _next_due(endpoint_id, now).where(t.webhook_deliveries.c.id != after)
+        found = conn.execute(_with_payload(query)).first()
+        return None if found is None else self._hold(conn, found, endpoint, now)
 
     @staticmethod
-    def _busy(conn: Connection, endpoint_id: str, now: datetime, *, lock: bool = True) -> bool:
-        """Whether the endpoint has its most attempts in flight; ``lock`` locks its row first
-        (takes of one endpoint are serialized: two never both take the last free slot)."""
-        if lock:
-            conn.execute(_LOCK_ENDPOINT, {"b_id": endpoint_id})
-        busy = conn.execute(
-            sa.select(sa.func.count()).where(
-                t.webhook_deliveries.c.endpoint_id == endpoint_id,
-                _status_is(DeliveryStatus.DELIVERING),
-                t.webhook_deliveries.c.locked_until > now,
-            )
-        ).scalar_one()
-        return bool(busy >= MAX_IN_FLIGHT_PER_ENDPOINT)
+    def _lock_if_free(conn: Connection, endpoint_id: str, now: datetime) -> Any:
+        """The endpoint's row, locked (takes of one endpoint are serialized: two never both
+        take its last free slot), or None if it has its most attempts in flight."""
+        endpoint = conn.execute(_LOCK_ENDPOINT, {"b_id": endpoint_id}).first()
+        if endpoint is None or _in_flight(conn, endpoint_id, now) >= MAX_IN_FLIGHT_PER_ENDPOINT:
+            return None
+        return endpoint
 
-    def _hold(self, conn: Connection, row: Any, now: datetime) -> tuple[Any, Any, Any]:
+    def _hold(self, conn: Connection, row: Any, endpoint: Any, now: datetime) -> Held:
         """Mark the (locked) delivery as being attempted by this worker until the hold ends."""
         d = t.webhook_deliveries
         conn.execute(
@@ -250,41 +196,42 @@ class Deliverer:
                 updated_at=now,
             )
         )
-        endpoint = conn.execute(
-            sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == row.endpoint_id)
-        ).one()
-        event = conn.execute(
-            sa.select(t.webhook_events).where(t.webhook_events.c.id == row.event_id)
-        ).one()
-        return row, endpoint, event
+        return Held(row, endpoint)
 
     def deliver(self, delivery_id: str) -> DeliveryStatus | None:
         """One attempt at a delivery; its new status, or None if it was not ours to attempt.
 
         Then, with the endpoint's slot it freed, the endpoint's next due deliveries (for up
         to ``CHAIN_S``, then the next as a job of its own): a fast endpoint's backlog drains
-        at the endpoint's own speed, and a slow one holds no more threads than its slots."""
-        taken = self._take(delivery_id)
-        if taken is None:
+        at the endpoint's own speed, and a slow one holds no more threads than its slots.
+        Each attempt is recorded in the transaction that holds the next one."""
+        held = self._take(delivery_id)
+        if held is None:
             return None
-        status = self._attempt(*taken)
-        endpoint_id, last = taken[0].endpoint_id, taken[0].id
+        endpoint_id = held.row.endpoint_id
         until = time.monotonic() + CHAIN_S
-        while time.monotonic() < until:
-            following = self._take_next(endpoint_id, last)
-            if following is None:
-                return status
-            self._attempt(*following)
-            last = following[0].id
-        self._send_next(endpoint_id)
-        return status
+        first: DeliveryStatus | None = None
+        while held is not None:
+            attempt, final = self._attempt(held)
+            going_on = time.monotonic() < until
+            now = self.clock()
+            with self.engine.begin() as conn:
+                status = self._record(conn, held, attempt, now, final=final)
+                following = self._take_next(conn, endpoint_id, held.row.id) if going_on else None
+            _observe(held, attempt, status)
+            first = first or status
+            if not going_on:
+                self._send_next(endpoint_id)
+            held = following
+        return first
 
-    def _attempt(self, row: Any, endpoint: Any, event: Any) -> DeliveryStatus:
+    def _attempt(self, held: Held) -> tuple[Attempt, bool]:
+        """The attempt's outcome, and whether it is final whatever it is (no retry)."""
+        row, endpoint = held
         if endpoint.disabled:
-            return self._record(row, endpoint, Attempt(None, 0, "endpoint disabled"), final=True)
-        body = json.dumps(event.payload, separators=(",", ":"))
-        attempt = self._post(endpoint.url, endpoint.secret, event.id, body)
-        return self._record(row, endpoint, attempt)
+            return Attempt(None, 0, "endpoint disabled"), True
+        body = json.dumps(row.payload, separators=(",", ":"))
+        return self.sender.post(endpoint.url, endpoint.secret, row.event_id, body), False
 
     def _send_next(self, endpoint_id: str) -> None:
         """Send the endpoint's next due delivery as a job (its ``_take`` checks it again)."""
@@ -293,46 +240,12 @@ class Deliverer:
             if (next_id := conn.execute(query).scalar()) is not None:
                 self.send_delivery(str(next_id))
 
-    def _post(self, url: str, secret: str, event_id: str, body: str) -> Attempt:
-        started = time.monotonic()
-        try:
-            # A URL stored before the allowed ports changed is checked against today's.
-            scheme, host, port, path = parse_webhook_url(
-                url, allowed_ports=self.settings.webhook_ports
-            )
-            allow = self.settings.webhook_allow_private
-            address = resolve_safely(host, port, allow_private=allow)[0]
-        except UnsafeUrl as exc:
-            return Attempt(None, 0, f"refused: {exc}")
-        now = self.clock()
-        is_ip = _is_ip(host)
-        host_literal = f"[{host}]" if ":" in host else host
-        default_port = {"http": 80, "https": 443}[scheme]
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "agentq-webhooks/1",
-            "webhook-id": event_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(secret).sign(event_id, now, body),
-            "host": host_literal if port == default_port else f"{host_literal}:{port}",
-        }
-        # Connect to the address that passed the check (no second DNS lookup); TLS still
-        # names and verifies the host.
-        literal = f"[{address}]" if ":" in address else address
-        target = f"{scheme}://{literal}:{port}{path}"
-        extensions = {} if is_ip else {"sni_hostname": host}
-        try:
-            response = self.http.post(target, content=body, headers=headers, extensions=extensions)
-        except httpx.HTTPError as exc:
-            elapsed = int((time.monotonic() - started) * 1000)
-            return Attempt(None, elapsed, f"{type(exc).__name__}: {exc}"[:500])
-        elapsed = int((time.monotonic() - started) * 1000)
-        return Attempt(response.status_code, elapsed, None, _retry_after_s(response, now))
-
     def _record(
-        self, row: Any, endpoint: Any, attempt: Attempt, final: bool = False
+        self, conn: Connection, held: Held, attempt: Attempt, now: datetime, *, final: bool
     ) -> DeliveryStatus:
-        now = self.clock()
+        """Write the attempt's outcome to the delivery, and to its endpoint what it changes
+        there (its failing streak, perhaps disabling it); the delivery's new status."""
+        row, endpoint = held
         made = row.attempt + 1
         d = t.webhook_deliveries
         values: dict[str, Any] = {
@@ -368,29 +281,76 @@ class Deliverer:
                     disabled=True,
                     disabled_reason="410 Gone" if gone else "failing for 5 days",
                 )
-        with self.engine.begin() as conn:
-            conn.execute(d.update().where(d.c.id == row.id).values(**values))
-            if endpoint_values and not endpoint.disabled:
-                update_endpoint(conn, endpoint, endpoint_values, now)
-        status = DeliveryStatus(values["status"])
-        outcome = _OUTCOMES[status]
-        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
-        metrics.WEBHOOK_ATTEMPT.observe(attempt.duration_ms / 1000)
-        log.info(
-            "webhook %s attempt %d: %s",
-            row.id,
-            made,
-            attempt.status_code or attempt.error,
-            extra={
-                "action": "webhook_attempt",
-                "company_id": row.company_id,
-                "webhook_id": endpoint.id,
-                "delivery_id": row.id,
-                "event_id": row.event_id,
-                "attempt": made,
-                "http_status": attempt.status_code,
-                "outcome": outcome,
-                "duration_ms": attempt.duration_ms,
-            },
-        )
-        return status
+        conn.execute(d.update().where(d.c.id == row.id).values(**values))
+        # Written only when it changes something (as the endpoint was read when the attempt
+        # was held): a healthy endpoint's row is not rewritten on every delivery.
+        if not endpoint.disabled and any(
+            getattr(endpoint, name) != value for name, value in endpoint_values.items()
+        ):
+            update_endpoint(conn, endpoint, endpoint_values, now)
+        return DeliveryStatus(values["status"])
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A delivery this worker holds (its row, with its event's ``payload``) and its endpoint
+    as it was when the delivery was taken."""
+
+    row: Any
+    endpoint: Any
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.row, self.endpoint))
+
+
+def _in_flight(conn: Connection, endpoint_id: str, now: datetime) -> int:
+    """The endpoint's attempts in flight (held, and the hold not lapsed)."""
+    d = t.webhook_deliveries.c
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(
+                d.endpoint_id == endpoint_id,
+                _status_is(DeliveryStatus.DELIVERING),
+                d.locked_until > now,
+            )
+        ).scalar_one()
+    )
+
+
+def _with_payload(query: sa.Select[Any]) -> sa.Select[Any]:
+    """``query`` of deliveries with their event's ``payload``, the delivery row locked (a
+    delivery another worker is taking is skipped). A subquery, not a join: it is read for
+    the one row taken, not for every row the scan passes."""
+    events = t.webhook_events.c
+    payload = (
+        sa.select(events.payload)
+        .where(events.id == t.webhook_deliveries.c.event_id)
+        .scalar_subquery()
+        .label("payload")
+    )
+    return query.add_columns(payload).with_for_update(skip_locked=True)
+
+
+def _observe(held: Held, attempt: Attempt, status: DeliveryStatus) -> None:
+    """Count and log an attempt once its outcome is committed."""
+    row, endpoint = held
+    outcome = _OUTCOMES[status]
+    metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
+    metrics.WEBHOOK_ATTEMPT.observe(attempt.duration_ms / 1000)
+    log.info(
+        "webhook %s attempt %d: %s",
+        row.id,
+        row.attempt + 1,
+        attempt.status_code or attempt.error,
+        extra={
+            "action": "webhook_attempt",
+            "company_id": row.company_id,
+            "webhook_id": endpoint.id,
+            "delivery_id": row.id,
+            "event_id": row.event_id,
+            "attempt": row.attempt + 1,
+            "http_status": attempt.status_code,
+            "outcome": outcome,
+            "duration_ms": attempt.duration_ms,
+        },
+    )

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from service.settings import Settings
-from service.webhooks.delivery import _retry_after_s, next_delay_s
+from service.webhooks.attempt import _retry_after_s
+from service.webhooks.delivery import next_delay_s
 from service.webhooks.outbox import matches
 
 DEFAULT = Settings(_env_file=None).retry_schedule_s  # type: ignore[call-arg]

@@ -52,6 +52,8 @@ webhook_events = sa.Table(
 
 #: A delivery not finished yet: waiting for an attempt, or being attempted.
 OPEN_DELIVERY = "status IN ('pending', 'delivering')"
+#: A delivery being attempted (held by a worker).
+IN_FLIGHT = "status = 'delivering'"
 
 webhook_deliveries = sa.Table(
     "webhook_deliveries",
@@ -81,13 +83,21 @@ webhook_deliveries = sa.Table(
     sa.CheckConstraint(in_values("status", DeliveryStatus), name="status"),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at", "id"),
-    # An endpoint's open deliveries (its attempts in flight, its next due): every attempt
-    # reads them (``service.webhooks.delivery``), and the endpoint's history would not do.
+    # An endpoint's open deliveries in the order they go out (its next due is the first of
+    # them, read off the index) and its attempts in flight: every attempt reads both
+    # (``service.webhooks.delivery``), and the endpoint's history or backlog would not do.
     sa.Index(
         "ix_webhook_deliveries_open",
         "endpoint_id",
         "next_attempt_at",
+        "id",
         postgresql_where=sa.text(OPEN_DELIVERY),
         sqlite_where=sa.text(OPEN_DELIVERY),
+    ),
+    sa.Index(
+        "ix_webhook_deliveries_in_flight",
+        "endpoint_id",
+        postgresql_where=sa.text(IN_FLIGHT),
+        sqlite_where=sa.text(IN_FLIGHT),
     ),
 )
