@@ -180,6 +180,9 @@ class Deliverer:
         """The endpoint's row, locked (takes of one endpoint are serialized: two never both
         take its last free slot), or None if it has its most attempts in flight."""
         endpoint = conn.execute(_LOCK_ENDPOINT, {"b_id": endpoint_id}).first()
+        # Counted by a statement of its own, after the lock: in READ COMMITTED a statement
+        # that waited for the lock still reads with the snapshot it took before waiting, so a
+        # count in the locking statement would miss the slot its holder has just freed.
         if endpoint is None or _in_flight(conn, endpoint_id, now) >= MAX_IN_FLIGHT_PER_ENDPOINT:
             return None
         return endpoint
