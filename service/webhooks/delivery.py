@@ -142,7 +142,7 @@ class Deliverer:
     def _take(self, delivery_id: str) -> Held | None:
         """Hold a due delivery for this worker, or None: not due, done, held elsewhere, or
         its endpoint busy. A busy endpoint's delivery is left as it is, due and unlocked, so
-        the next attempt to free a slot finds it (``_take_next``)."""
+        an attempt that ends passes its slot on to it (``_take_next``)."""
         now = self.clock()
         d = t.webhook_deliveries
         with self.engine.begin() as conn:
@@ -165,15 +165,21 @@ class Deliverer:
 
     def _take_next(self, conn: Connection, endpoint_id: str, after: str) -> Held | None:
         """Hold the endpoint's next due delivery other than ``after`` (the one just attempted:
-        with no delay before its retry it would be due again at once) if it has a free slot,
-        in the transaction that recorded ``after``'s attempt (and so freed its slot)."""
+        with no delay before its retry it would be due again at once), in the transaction
+        that recorded ``after``'s attempt. That passes ``after``'s slot on rather than taking
+        a new one: the attempts in flight are as many at its commit as before, so neither the
+        endpoint's lock nor a count is needed (only ``_take`` takes a slot), and an
+        endpoint's chains do not wait on each other. The endpoint is read again (not locked):
+        it may have been changed or disabled since the chain began."""
         now = self.clock()
-        endpoint = self._lock_if_free(conn, endpoint_id, now)
-        if endpoint is None:
-            return None
         query = _next_due(endpoint_id, now).where(t.webhook_deliveries.c.id != after)
         found = conn.execute(_with_payload(query)).first()
-        return None if found is None else self._hold(conn, found, endpoint, now)
+        if found is None:
+            return None
+        endpoint = conn.execute(
+            sa.select(t.webhook_endpoints).where(_ENDPOINT.id == endpoint_id)
+        ).first()
+        return None if endpoint is None else self._hold(conn, found, endpoint, now)
 
     @staticmethod
     def _lock_if_free(conn: Connection, endpoint_id: str, now: datetime) -> Any:

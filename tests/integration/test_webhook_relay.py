@@ -7,6 +7,7 @@ and their schedulers (on the real clock) would otherwise find these deliveries d
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,3 +112,28 @@ def test_one_delivery_job_drains_a_fast_endpoints_backlog_in_event_order(
             sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id)
         ).one()
     assert after.updated_at == before.updated_at and after.failing_since is None
+
+
+def test_an_endpoint_never_has_more_than_its_attempts_in_flight_however_many_jobs_race(
+    engine: Engine, settings: Settings, apply: Apply
+) -> None:
+    """Every delivery's job at once (as duplicates and the sweep could send them): the
+    attempts that end pass their slot on, the others take one under the endpoint's lock, and
+    the receiver never has more than ``MAX_IN_FLIGHT_PER_ENDPOINT`` requests at a time."""
+    answer_s = 0.2
+    sent: list[str] = []
+    deliverer = _deliverer(engine, settings, sent)
+    with receiver(lambda _n: (200, answer_s)) as hook:
+        company, _, events = _company_with_events(engine, apply, hook, issues=10)
+        made = deliverer.relay(events[0])
+        with ThreadPoolExecutor(len(made)) as pool:
+            list(pool.map(deliverer.deliver, made))
+        deliverer.close()
+    assert sorted(r.headers["webhook-id"] for r in hook.requests) == sorted(events)
+    assert {row.status for row in _deliveries(engine, company)} == {"succeeded"}
+    # Each request is answered answer_s after it arrives, and a slot's next request comes
+    # after that answer: with 2 slots, any 3 arrivals in a row span at least answer_s.
+    arrivals = sorted(r.at for r in hook.requests)
+    window = MAX_IN_FLIGHT_PER_ENDPOINT
+    spans = [arrivals[i + window] - arrivals[i] for i in range(len(arrivals) - window)]
+    assert min(spans) >= answer_s * 0.95, spans
