@@ -9,10 +9,9 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -49,9 +48,9 @@ _OUTCOMES = {
     DeliveryStatus.FAILED: "failed",
 }
 _ENDPOINT = t.webhook_endpoints.c
-_LOCK_ENDPOINT = (
-    sa.select(t.webhook_endpoints).where(_ENDPOINT.id == sa.bindparam("b_id")).with_for_update()
-)
+#: The endpoint's row; locked (``_LOCK_ENDPOINT``) by a take that starts a chain.
+_ENDPOINT_ROW = sa.select(t.webhook_endpoints).where(_ENDPOINT.id == sa.bindparam("b_id"))
+_LOCK_ENDPOINT = _ENDPOINT_ROW.with_for_update()
 
 
 def _status_is(status: DeliveryStatus) -> sa.ColumnElement[bool]:
@@ -122,10 +121,13 @@ class Deliverer:
         until = time.monotonic() + CHAIN_S
         made: list[str] = []
         first: str | None = event_id
-        with self.engine.connect() as conn:
-            company_id = company_to_relay(conn, event_id)
-        while company_id is not None:
+        company_id: str | None = None
+        while True:
             with self.engine.begin() as conn:
+                # The company is looked up in the first batch's own transaction.
+                company_id = company_id or company_to_relay(conn, event_id)
+                if company_id is None:
+                    return made
                 batch = relay_batch(conn, company_id, self.clock(), first)
             self.relayed.add(batch.events)
             jobs: Counter[str] = Counter()
@@ -176,9 +178,7 @@ class Deliverer:
         found = conn.execute(_with_payload(query)).first()
         if found is None:
             return None
-        endpoint = conn.execute(
-            sa.select(t.webhook_endpoints).where(_ENDPOINT.id == endpoint_id)
-        ).first()
+        endpoint = conn.execute(_ENDPOINT_ROW, {"b_id": endpoint_id}).first()
         return None if endpoint is None else self._hold(conn, found, endpoint, now)
 
     @staticmethod
@@ -300,16 +300,12 @@ class Deliverer:
         return DeliveryStatus(values["status"])
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
+class Held(NamedTuple):
     """A delivery this worker holds (its row, with its event's ``payload``) and its endpoint
     as it was when the delivery was taken."""
 
     row: Any
     endpoint: Any
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.row, self.endpoint))
 
 
 def _in_flight(conn: Connection, endpoint_id: str, now: datetime) -> int:

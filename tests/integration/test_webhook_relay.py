@@ -65,6 +65,12 @@ def _deliveries(engine: Engine, company: str) -> list[Any]:
         return list(conn.execute(query).all())
 
 
+def _endpoint_row(engine: Engine, webhook_id: str) -> Any:
+    with engine.connect() as conn:
+        query = sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id)
+        return conn.execute(query).one()
+
+
 def test_one_relay_job_fans_out_the_companys_waiting_events_and_sends_a_few_jobs(
     engine: Engine, settings: Settings, apply: Apply
 ) -> None:
@@ -97,20 +103,14 @@ def test_one_delivery_job_drains_a_fast_endpoints_backlog_in_event_order(
     with receiver() as hook:
         company, webhook_id, events = _company_with_events(engine, apply, hook, issues=5)
         deliverer.relay(events[0])
-        with engine.connect() as conn:
-            before = conn.execute(
-                sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id)
-            ).one()
+        before = _endpoint_row(engine, webhook_id)
         assert deliverer.deliver(sent[0]) == "succeeded"
         deliverer.close()
     assert [r.headers["webhook-id"] for r in hook.requests] == events
     rows = _deliveries(engine, company)
     assert {(row.status, row.attempt, row.locked_until) for row in rows} == {("succeeded", 1, None)}
     # A healthy endpoint's row is not rewritten by each delivery that succeeds.
-    with engine.connect() as conn:
-        after = conn.execute(
-            sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id)
-        ).one()
+    after = _endpoint_row(engine, webhook_id)
     assert after.updated_at == before.updated_at and after.failing_since is None
 
 
