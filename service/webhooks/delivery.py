@@ -171,8 +171,9 @@ class Deliverer:
         that recorded ``after``'s attempt. That passes ``after``'s slot on rather than taking
         a new one: the attempts in flight are as many at its commit as before, so neither the
         endpoint's lock nor a count is needed (only ``_take`` takes a slot), and an
-        endpoint's chains do not wait on each other. The endpoint is read again (not locked):
-        it may have been changed or disabled since the chain began."""
+        endpoint's chains do not wait on each other (a delivery this statement cannot see yet
+        is taken by ``_take_due`` once the chain ends). The endpoint is read again (not
+        locked): it may have been changed or disabled since the chain began."""
         now = self.clock()
         query = _next_due(endpoint_id, now).where(t.webhook_deliveries.c.id != after)
         found = conn.execute(_with_payload(query)).first()
@@ -231,6 +232,8 @@ class Deliverer:
             first = first or status
             if not going_on:
                 self._send_next(endpoint_id)
+            elif following is None:
+                following = self._take_due(endpoint_id, held.row.id)
             held = following
         return first
 
@@ -241,6 +244,16 @@ class Deliverer:
             return Attempt(None, 0, "endpoint disabled"), True
         body = json.dumps(row.payload, separators=(",", ":"))
         return self.sender.post(endpoint.url, endpoint.secret, row.event_id, body), False
+
+    def _take_due(self, endpoint_id: str, after: str) -> Held | None:
+        """Once a chain has freed its slot: take (as a new chain, under the lock) a due
+        delivery other than ``after`` that its ``_take_next`` could not see. A delivery
+        committed after that statement's snapshot, whose job found the endpoint busy before
+        this chain's commit, would otherwise wait for the sweep."""
+        query = _next_due(endpoint_id, self.clock()).where(t.webhook_deliveries.c.id != after)
+        with self.engine.connect() as conn:
+            due_id = conn.execute(query.with_only_columns(t.webhook_deliveries.c.id)).scalar()
+        return None if due_id is None else self._take(str(due_id))
 
     def _send_next(self, endpoint_id: str) -> None:
         """Send the endpoint's next due delivery as a job (its ``_take`` checks it again)."""
